@@ -1,0 +1,27 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test eval bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/askfiles serve --corpus corpus --host 127.0.0.1 --port 8000
+
+test: install
+	$(PY) -m pytest
+
+eval: install
+	$(VENV)/bin/askfiles eval ../shared/eval/seed_dev_questions.jsonl --corpus corpus
+
+clean:
+	rm -rf $(VENV) .askfiles corpus/.askfiles .pytest_cache

@@ -1,0 +1,151 @@
+"""``askfiles index|ask|serve|eval``: the command line, over the same Engine as the web app."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Sequence
+
+from .config import load_config
+
+
+def _engine(args: argparse.Namespace):
+    from .engine import Engine
+
+    return Engine.from_folder(args.corpus, _config(args))
+
+
+def _config(args: argparse.Namespace) -> dict:
+    cfg = load_config()
+    if args.corpus:
+        cfg["corpus"] = args.corpus
+    return cfg
+
+
+def _print_answer(result, explain: bool) -> None:
+    if result.no_answer:
+        print("No answer found in the corpus.")
+        if result.answers:
+            print("Closest candidates:")
+    for i, a in enumerate(result.answers, 1):
+        c = a.citation
+        norm = f"  [{a.normalized}]" if a.normalized else ""
+        print(f"{i}. {a.answer}{norm}  ({a.answer_type}, confidence {a.score:.2f})")
+        print(f"   “{a.snippet}”")
+        print(f"   — {c.document}, passage {c.passage}, characters {c.start}–{c.end}")
+        if explain and a.explain:
+            print("   why: " + json.dumps(a.explain, ensure_ascii=False))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if args.question is None:
+        # One question per line on stdin, one JSON object per line out; engine loaded once.
+        for line in sys.stdin:
+            question = line.strip()
+            if not question:
+                continue
+            result = engine.ask(question[:engine.config["max_question_chars"]],
+                                args.top_k, args.explain)
+            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+        return 0
+    question = args.question.strip()
+    if not question:
+        print("askfiles: the question is empty; ask something, e.g. "
+              "askfiles ask \"When did Cairncross confess?\"", file=sys.stderr)
+        return 2
+    result = engine.ask(question, args.top_k, args.explain)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(result, args.explain)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, read_questions, table
+
+    try:
+        records = read_questions(args.questions)
+    except (OSError, ValueError) as exc:
+        print(f"askfiles eval: {exc}", file=sys.stderr)
+        return 2
+    engine = _engine(args)
+    tallies, rows = evaluate(records, lambda q: engine.ask(q, 1))
+    if args.details:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    print(f"{len(records)} questions, corpus {engine.config['corpus']} "
+          f"({len(engine.documents)} documents, {len(engine.passages)} passages)")
+    print(table(tallies))
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    print(f"indexed {len(engine.documents)} documents, {len(engine.passages)} passages "
+          f"(index version {engine.version})")
+    for s in engine.corpus.skipped:
+        print(f"skipped {s.path}: {s.reason}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(_config(args), host=args.host, port=args.port, workers=args.workers)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="askfiles", description=__doc__.split(":")[0])
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress and skips")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def corpus_arg(sp):
+        sp.add_argument("--corpus", metavar="DIR",
+                        help="corpus folder (default: $ASKFILES_CORPUS, else ./corpus)")
+
+    sp = sub.add_parser("ask", help="answer a question (or one per line from stdin)")
+    sp.add_argument("question", nargs="?", help="the question; omit to read stdin")
+    corpus_arg(sp)
+    sp.add_argument("--top-k", type=int, default=3, choices=range(1, 21), metavar="N",
+                    help="answers to show, 1..20 (default 3)")
+    sp.add_argument("--json", action="store_true", help="print the JSON answer record")
+    sp.add_argument("--explain", action="store_true", help="show why each answer won")
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("eval", help="score answers against a JSONL file of questions")
+    sp.add_argument("questions", help="JSONL with question and answers fields")
+    corpus_arg(sp)
+    sp.add_argument("--details", action="store_true", help="print one JSON row per question")
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("index", help="build or refresh the saved index")
+    corpus_arg(sp)
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("serve", help="run the production web server (gunicorn)")
+    corpus_arg(sp)
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--workers", type=int, default=0,
+                    help="worker processes (default: number of CPUs)")
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (FileNotFoundError, RuntimeError) as exc:
+        print(f"askfiles: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Candidate answer spans inside the best sentences, with the evidence for each.
+
+Works on stored :class:`Annotation` records only: no spaCy here, so nothing
+is parsed at question time except the question itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+from .index import STOPWORDS, stem
+from .records import Annotation, Question
+
+MAX_SPAN_TOKENS = 10
+CONTENT_POS = frozenset(("NOUN", "PROPN", "NUM", "ADJ", "VERB", "ADV", "X", "SYM"))
+SPAN_ROOT_POS = frozenset(("NOUN", "PROPN", "NUM", "ADJ"))
+EDGE_SKIP_POS = frozenset(("PUNCT", "CCONJ", "ADP", "PART", "SPACE"))
+DETERMINERS = frozenset(("the", "a", "an"))
+
+
+@dataclass(frozen=True)
+class SentenceMatch:
+    """One sentence and how well it matches the question's terms."""
+
+    passage: int
+    sent: tuple[int, int]
+    match: float          # idf-weighted share of the question's terms found
+    matched: tuple[int, ...]  # token positions whose term is in the question
+
+
+def token_terms(ann: Annotation, text: str) -> list[str]:
+    """The index term of every token ('' for stopwords and punctuation)."""
+    out = []
+    for s, e in zip(ann.starts, ann.ends):
+        word = text[s:e].lower()
+        out.append("" if word in STOPWORDS or not any(c.isalnum() for c in word)
+                   else stem(word))
+    return out
+
+
+def match_sentences(q: Question, passage: int, ann: Annotation, toks: list[str],
+                    idf: dict[str, float]) -> Iterator[SentenceMatch]:
+    """Every sentence of a passage, scored by the question terms it holds."""
+    total = sum(idf.values()) or 1.0
+    for a, b in ann.sents:
+        matched = tuple(i for i in range(a, b) if toks[i] in idf)
+        found = {toks[i] for i in matched}
+        yield SentenceMatch(passage, (a, b), sum(idf[t] for t in found) / total, matched)
+
+
+def _subtree_bounds(ann: Annotation, a: int, b: int) -> tuple[list[int], list[int]]:
+    """Left and right edge of every token's subtree, within the sentence [a, b)."""
+    left = list(range(len(ann)))
+    right = list(range(len(ann)))
+    # Walk each token up to the sentence root, widening its ancestors' bounds.
+    for i in range(a, b):
+        j, steps = i, 0
+        while ann.heads[j] != j and a <= ann.heads[j] < b and steps < 50:
+            j = ann.heads[j]
+            left[j] = min(left[j], i)
+            right[j] = max(right[j], i)
+            steps += 1
+    return left, right
+
+
+def _trim(ann: Annotation, text: str, a: int, b: int) -> tuple[int, int]:
+    """Drop punctuation, conjunctions and prepositions from the span's edges."""
+    while a < b and ann.pos[a] in EDGE_SKIP_POS:
+        a += 1
+    while b > a and ann.pos[b - 1] in EDGE_SKIP_POS:
+        b -= 1
+    return a, b
+
+
+def span_root(ann: Annotation, a: int, b: int) -> int:
+    """The token of [a, b) whose head lies outside it (the span's syntactic head)."""
+    for i in range(a, b):
+        h = ann.heads[i]
+        if h == i or not a <= h < b:
+            return i
+    return a
+
+
+def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]
+                    ) -> dict[tuple[int, int], tuple[str, str]]:
+    """Spans worth considering in a sentence -> (source, entity label or '')."""
+    a, b = sent
+    out: dict[tuple[int, int], tuple[str, str]] = {}
+    for s, e, label in ann.ents:
+        if a <= s and e <= b:
+            out[(s, e)] = ("ent", label)
+    left, right = _subtree_bounds(ann, a, b)
+    spans = [(s, e) for s, e in ann.chunks if a <= s and e <= b]
+    spans += [(left[i], right[i] + 1) for i in range(a, b) if ann.pos[i] in SPAN_ROOT_POS]
+    spans += [(i, i + 1) for i in range(a, b) if ann.pos[i] in SPAN_ROOT_POS]
+    for s, e in spans:
+        s, e = _trim(ann, text, s, e)
+        if 0 < e - s <= MAX_SPAN_TOKENS and (s, e) not in out:
+            out[(s, e)] = ("chunk" if e - s > 1 else "word", "")
+        if e - s > 1 and text[ann.starts[s]:ann.ends[s]].lower() in DETERMINERS:
+            if (s + 1, e) not in out:
+                out[(s + 1, e)] = ("chunk", "")
+    return out
+
+
+def _len_bucket(n: int) -> str:
+    return str(n) if n <= 4 else ("5-7" if n <= 7 else "8+")
+
+
+def span_features(q: Question, ann: Annotation, text: str, toks: list[str],
+                  sm: SentenceMatch, span: tuple[int, int], source: str, label: str,
+                  q_lemmas: frozenset[str], q_ents: frozenset[str]) -> dict[str, float] | None:
+    """Evidence that a span answers the question; None when it only repeats the question."""
+    s, e = span
+    content = [i for i in range(s, e) if ann.pos[i] in CONTENT_POS]
+    if not content:
+        return None
+    in_q = sum(1 for i in content if toks[i] and (toks[i] in q.terms or ann.lemmas[i] in q_lemmas))
+    overlap = in_q / len(content)
+    if overlap == 1.0:
+        return None
+    surface = text[ann.starts[s]:ann.ends[e - 1]].lower()
+    root = span_root(ann, s, e)
+    gov = ann.heads[root]
+    lab = label or ("NP:" + ann.pos[root])
+    wh = q.wh or "none"
+    lb = _len_bucket(e - s)
+    matched_outside = [i for i in sm.matched if not s <= i < e]
+    if matched_outside:
+        dist = min(s - i if i < s else i - e + 1 for i in matched_outside)
+    else:
+        dist = 0
+    f: dict[str, float] = {
+        "bias": 1.0,
+        f"src:{source}": 1.0,
+        f"lab:{lab}": 1.0,
+        f"wh:{wh}|lab:{lab}": 1.0,
+        f"wh:{wh}|dep:{ann.deps[root]}": 1.0,
+        f"wh:{wh}|len:{lb}": 1.0,
+        f"len:{lb}": 1.0,
+        "q_overlap": overlap,
+        "sent_match": sm.match,
+        "dist": math.log1p(dist) if matched_outside else 0.0,
+        "dist_none": 0.0 if matched_outside else 1.0,
+    }
+    if q.head:
+        f[f"head:{q.head}|lab:{lab}"] = 1.0
+    if q.expected:
+        if label in q.expected:
+            f["type_match"] = 1.0
+        elif label:
+            f["type_other_ent"] = 1.0
+        else:
+            f["type_not_ent"] = 1.0
+    if surface in q_ents:
+        f["is_q_entity"] = 1.0
+    if s > sm.sent[0] and toks[s - 1] and toks[s - 1] in q.terms:
+        f["left_in_q"] = 1.0
+    if e < sm.sent[1] and toks[e] and toks[e] in q.terms:
+        f["right_in_q"] = 1.0
+    if gov != root and (toks[gov] in q.terms or ann.lemmas[gov] in q_lemmas):
+        f["gov_in_q"] = 1.0
+        f[f"wh:{wh}|gov_in_q|dep:{ann.deps[root]}"] = 1.0
+    if any(ann.pos[i] == "NUM" for i in range(s, e)):
+        f[f"wh:{wh}|has_num"] = 1.0
+    return f

@@ -1,0 +1,90 @@
+"""The one tokenizer for passages and questions, and the BM25 passage index."""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+import snowballstemmer
+from rank_bm25 import BM25Okapi
+
+K1 = 1.2
+B = 0.75
+
+# English function words; kept small and explicit so questions and passages agree.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been
+before being below between both but by can could did do does doing down during
+each few for from further had has have having he her here hers herself him
+himself his how i if in into is it its itself just me more most my myself no nor
+not of off on once only or other our ours ourselves out over own same she should
+so some such than that the their theirs them themselves then there these they
+this those through to too under until up very was we were what when where which
+while who whom whose why will with would you your yours yourself yourselves s t
+also many much one ’s 's
+""".split())
+
+_WORD = re.compile(r"\w+(?:[-.]\w+)*", re.UNICODE)
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Snowball (Porter 2) stem of a lowercased word; cached, words repeat a lot."""
+    return _stemmer.stemWord(word)
+
+
+def terms(text: str) -> list[str]:
+    """Index terms of a text: lowercased words, stopwords out, stemmed."""
+    out = []
+    for m in _WORD.finditer(text.lower()):
+        word = m.group()
+        if word not in STOPWORDS and not word.isspace():
+            out.append(stem(word))
+    return out
+
+
+class LuceneBM25(BM25Okapi):
+    """BM25 with Lucene's idf, log(1 + (N - n + 0.5) / (n + 0.5)).
+
+    rank-bm25's BM25Okapi gives a term found in more than half the passages a
+    negative idf (then floors it at a small epsilon), so on a one-article
+    corpus the article's main name would count against the passages holding
+    it. Lucene's idf is positive for every term, so a match always helps.
+    """
+
+    def __init__(self, corpus: Sequence[Sequence[str]], k1: float = K1, b: float = B):
+        super().__init__(corpus, k1=k1, b=b)
+
+    def _calc_idf(self, nd: dict[str, int]) -> None:
+        n = self.corpus_size
+        self.idf = {w: math.log(1.0 + (n - df + 0.5) / (df + 0.5)) for w, df in nd.items()}
+
+
+class PassageIndex:
+    """BM25 over passage terms; ``search`` returns (passage number, score) best first."""
+
+    def __init__(self, passage_terms: Sequence[Sequence[str]]):
+        self.size = len(passage_terms)
+        self._bm25 = LuceneBM25(passage_terms) if self.size else None
+
+    def idf(self, term: str) -> float:
+        """The term's idf, 0 for a term the index has never seen."""
+        return self._bm25.idf.get(term, 0.0) if self._bm25 else 0.0
+
+    def scores(self, query: Sequence[str]) -> np.ndarray:
+        """BM25 score of every passage for the query terms."""
+        if not self._bm25 or not query:
+            return np.zeros(self.size)
+        return self._bm25.get_scores(list(query))
+
+    def search(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """The ``k`` best passages with a positive score, best first (ties by position)."""
+        scores = self.scores(query)
+        if not len(scores):
+            return []
+        order = np.lexsort((np.arange(len(scores)), -scores))[:k]
+        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]

