@@ -8,6 +8,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -70,7 +71,7 @@ class Engine:
         self.documents = {d.id: d for d in corpus.documents}
         self.passages = corpus.passages
         self.annotations = corpus.annotations
-        self._toks = [token_terms(a, p.text) for a, p in zip(self.annotations, self.passages)]
+        self._toks = lru_cache(maxsize=4096)(self._token_terms)
         self.index = PassageIndex([terms(p.text) for p in self.passages])
         self.scorer = scorer or SpanScorer.load()
         self.version = corpus_version(corpus.documents)
@@ -85,6 +86,9 @@ class Engine:
         """Build an engine over a corpus folder (``ASKFILES_CORPUS`` when not given)."""
         cfg = load_config(config)
         return cls(build_corpus(folder or cfg["corpus"], cfg), cfg)
+
+    def _token_terms(self, i: int) -> list[str]:
+        return token_terms(self.annotations[i], self.passages[i].text)
 
     def _parse(self, text: str):
         with self._parse_lock:  # one spaCy pipeline shared by request threads
@@ -125,7 +129,7 @@ class Engine:
         scored = []
         for sent_rank, (sm, p_rank, ps) in enumerate(sentences):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
-            toks = self._toks[sm.passage]
+            toks = self._toks(sm.passage)
             for span, (source, label) in candidate_spans(ann, text, sm.sent).items():
                 f = span_features(q, ann, text, toks, sm, span, source, label, q_lemmas, q_ents)
                 if f is None:
@@ -166,7 +170,7 @@ class Engine:
         out = []
         for i, bm25 in hits:
             ann, text = self.annotations[i], self.passages[i].text
-            sms = list(match_sentences(q, i, ann, self._toks[i], idf))
+            sms = list(match_sentences(q, i, ann, self._toks(i), idf))
             lower = text.lower()
             ents = [(text[ann.starts[s]:ann.ends[e - 1]].lower(), lab) for s, e, lab in ann.ents]
             ev = PassageEvidence(
@@ -227,7 +231,12 @@ class Engine:
 
     def passage_count(self, doc_id: str) -> int:
         """How many passages a document was split into."""
-        return sum(1 for p in self.passages if p.doc_id == doc_id)
+        if not hasattr(self, "_counts"):
+            counts: dict[str, int] = {}
+            for p in self.passages:
+                counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
+            self._counts = counts
+        return self._counts.get(doc_id, 0)
 
 
 def _page_of(doc: Document, offset: int) -> int | None:
