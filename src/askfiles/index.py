@@ -65,24 +65,55 @@ class LuceneBM25(BM25Okapi):
 
 
 class PassageIndex:
-    """BM25 over passage terms; ``search`` returns (passage number, score) best first."""
+    """BM25 over passage terms; ``search`` returns (passage number, score) best first.
 
-    def __init__(self, passage_terms: Sequence[Sequence[str]]):
+    rank-bm25 (:class:`LuceneBM25`) up to ``threshold`` passages; above it the
+    sparse-matrix BM25 of :mod:`askfiles.sparse`, which gives the same scores
+    (bit for bit) and ranking but answers a query over 1M passages in
+    milliseconds instead of a second. ``threshold=None`` always uses rank-bm25.
+    """
+
+    def __init__(self, passage_terms: Sequence[Sequence[str]], threshold: int | None = None):
         self.size = len(passage_terms)
-        self._bm25 = LuceneBM25(passage_terms) if self.size else None
+        self._bm25 = None
+        self.sparse = None
+        if self.size and threshold is not None and self.size > threshold:
+            from .sparse import SparseBM25
+
+            self.sparse = SparseBM25.build(passage_terms)
+        elif self.size:
+            self._bm25 = LuceneBM25(passage_terms)
+
+    @classmethod
+    def from_sparse(cls, sparse) -> "PassageIndex":
+        """A PassageIndex over a built or loaded :class:`askfiles.sparse.SparseBM25`."""
+        index = cls.__new__(cls)
+        index.size, index._bm25, index.sparse = sparse.size, None, sparse
+        return index
+
+    @property
+    def kind(self) -> str:
+        """Which retrieval path answers: ``"sparse"`` or ``"rank-bm25"``."""
+        return "sparse" if self.sparse is not None else "rank-bm25"
 
     def idf(self, term: str) -> float:
         """The term's idf, 0 for a term the index has never seen."""
+        if self.sparse is not None:
+            return self.sparse.idf(term)
         return self._bm25.idf.get(term, 0.0) if self._bm25 else 0.0
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """BM25 score of every passage for the query terms."""
+        if self.sparse is not None:
+            return self.sparse.scores(query)
         if not self._bm25 or not query:
             return np.zeros(self.size)
         return self._bm25.get_scores(list(query))
 
     def search(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
         """The ``k`` best passages with a positive score, best first (ties by position)."""
+        if self.sparse is not None:
+            return self.sparse.search(query, k)
         scores = self.scores(query)
         if not len(scores):
             return []
