@@ -65,14 +65,15 @@ class Engine:
     """Answers questions about one corpus; built once, then ``ask`` is cheap."""
 
     def __init__(self, corpus: Corpus, config: dict[str, Any] | None = None,
-                 scorer: SpanScorer | None = None):
+                 scorer: SpanScorer | None = None, index: PassageIndex | None = None):
         self.config = load_config(config)
         self.corpus = corpus
         self.documents = {d.id: d for d in corpus.documents}
         self.passages = corpus.passages
         self.annotations = corpus.annotations
         self._toks = lru_cache(maxsize=4096)(self._token_terms)
-        self.index = PassageIndex([terms(p.text) for p in self.passages])
+        self.index = index if index is not None else PassageIndex(
+            [terms(p.text) for p in self.passages], self.config["sparse_threshold"])
         self.scorer = scorer or SpanScorer.load()
         self.version = corpus_version(corpus.documents)
         self._parse_lock = threading.Lock()
