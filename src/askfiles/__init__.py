@@ -1,3 +1,44 @@
 """askfiles: answers questions about a folder of documents, with exact citations."""
 
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+
+
+def create_app(config: dict[str, Any] | None = None):
+    """The Flask app serving the form, the document view and the JSON API.
+
+    ``config`` holds askfiles settings (``corpus``, ``max_body_bytes``, ... as
+    in :mod:`askfiles.config`; ``ASKFILES_*`` variables fill in the rest),
+    upper-case Flask settings such as ``TESTING``, and optionally an
+    ``engine`` (an :class:`~askfiles.engine.Engine`) or a ``holder`` (an
+    :class:`~askfiles.holder.EngineHolder`) to serve instead of building one.
+    The engine is built here, once per process, never per request.
+    """
+    from flask import Flask
+
+    from . import web
+    from .config import load_config
+    from .holder import EngineHolder
+
+    options = dict(config or {})
+    holder = options.pop("holder", None)
+    engine = options.pop("engine", None)
+    flask_settings = {k: options.pop(k) for k in list(options) if k.isupper()}
+    settings = load_config(options)
+    if holder is None:
+        if engine is None:
+            from .engine import Engine
+
+            engine = Engine.from_folder(settings["corpus"], settings)
+        holder = EngineHolder(engine)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings["max_body_bytes"]
+    app.config["ASKFILES"] = settings
+    app.config.update(flask_settings)
+    app.extensions["askfiles"] = holder
+    web.register(app)
+    return app

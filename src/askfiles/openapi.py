@@ -1,0 +1,213 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``/api/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR_TEXT = {
+    400: "Malformed JSON, a missing field or a field of the wrong type.",
+    404: "Unknown document or route.",
+    405: "Method not allowed.",
+    413: "Request body larger than the limit (ASKFILES_MAX_BODY_BYTES).",
+    415: "Content-Type is not application/json.",
+    422: "Empty or too long question, or top_k outside 1..20.",
+    500: "Unexpected server error.",
+}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    """Responses for these error statuses (and 500 as the default)."""
+    out: dict[str, Any] = {str(s): {"$ref": f"#/components/responses/E{s}"} for s in statuses}
+    out["default"] = {"$ref": "#/components/responses/E500"}
+    return out
+
+
+QUESTION_PARAMS = [
+    {"name": "q", "in": "query", "required": True, "description": "The question.",
+     "schema": {"type": "string", "minLength": 1, "maxLength": 1000}},
+    {"name": "top_k", "in": "query", "required": False,
+     "description": "How many answers to return.",
+     "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 3}},
+    {"name": "explain", "in": "query", "required": False,
+     "description": "Add an explain object to each answer (why it won).",
+     "schema": {"type": "boolean", "default": False}},
+]
+
+SCHEMAS: dict[str, Any] = {
+    "AskRequest": {
+        "type": "object",
+        "required": ["question"],
+        "properties": {
+            "question": {"type": "string", "minLength": 1, "maxLength": 1000,
+                         "examples": ["When did Cairncross confess?"]},
+            "top_k": {"type": "integer", "minimum": 1, "maximum": 20, "default": 3},
+            "explain": {"type": "boolean", "default": False},
+        },
+    },
+    "Citation": {
+        "type": "object",
+        "required": ["document", "title", "passage", "start", "end",
+                     "snippet_start", "snippet_end", "url"],
+        "properties": {
+            "document": {"type": "string", "description": "Document id (path in the corpus)."},
+            "title": {"type": "string"},
+            "passage": {"type": "integer", "minimum": 0},
+            "start": {"type": "integer", "minimum": 0,
+                      "description": "text[start:end] == answer, in the document's text."},
+            "end": {"type": "integer", "minimum": 0},
+            "snippet_start": {"type": "integer", "minimum": 0},
+            "snippet_end": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1, "description": "PDF page, if any."},
+            "url": {"type": "string", "description": "Document view with the span highlighted."},
+        },
+    },
+    "Answer": {
+        "type": "object",
+        "required": ["answer", "answer_type", "snippet", "score", "citation"],
+        "properties": {
+            "answer": {"type": "string", "description": "The shortest span that answers."},
+            "answer_type": {"type": "string", "examples": ["DATE", "PERSON", "PHRASE"]},
+            "normalized": {"type": "string", "description": "ISO date, year, range or number."},
+            "snippet": {"type": "string", "description": "The sentence around the answer."},
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "citation": _ref("Citation"),
+            "explain": {"type": "object", "description": "Why this answer won (explain=true)."},
+        },
+    },
+    "AskResponse": {
+        "type": "object",
+        "required": ["question", "answers", "no_answer", "index_version", "took_ms"],
+        "properties": {
+            "question": {"type": "string"},
+            "answers": {"type": "array", "items": _ref("Answer")},
+            "no_answer": {"type": "boolean"},
+            "index_version": {"type": "string"},
+            "took_ms": {"type": "number", "minimum": 0},
+        },
+    },
+    "DocumentSummary": {
+        "type": "object",
+        "required": ["id", "title", "passages", "chars"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "passages": {"type": "integer", "minimum": 0},
+            "chars": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Document": {
+        "type": "object",
+        "required": ["id", "title", "text", "meta"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "text": {"type": "string"},
+            "meta": {"type": "object"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "documents", "passages"],
+        "properties": {
+            "status": {"type": "string", "const": "ok"},
+            "documents": {"type": "integer", "minimum": 0},
+            "passages": {"type": "integer", "minimum": 0},
+            "index_version": {"type": "string"},
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "examples": ["bad_json", "not_found"]},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def spec() -> dict[str, Any]:
+    """The OpenAPI 3.1 document."""
+    ask_ok = _json(_ref("AskResponse"), "Answers, best first, each with its citation.")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "askfiles",
+            "version": __version__,
+            "description": "Exact answers to questions about a folder of documents, "
+                           "each cited to the character. Every error is "
+                           '{"error": {"code", "message"}}.',
+        },
+        "paths": {
+            "/api/ask": {
+                "get": {
+                    "operationId": "askGet", "summary": "Answer a question (query string).",
+                    "parameters": QUESTION_PARAMS,
+                    "responses": {"200": ask_ok, **_errors(400, 405, 422)},
+                },
+                "post": {
+                    "operationId": "askPost", "summary": "Answer a question (JSON body).",
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": _ref("AskRequest")}}},
+                    "responses": {"200": ask_ok, **_errors(400, 405, 413, 415, 422)},
+                },
+            },
+            "/api/documents": {
+                "get": {
+                    "operationId": "listDocuments", "summary": "The documents in the index.",
+                    "responses": {"200": _json({"type": "array",
+                                                "items": _ref("DocumentSummary")},
+                                               "Every document, by id."),
+                                  **_errors(405)},
+                },
+            },
+            "/api/documents/{id}": {
+                "get": {
+                    "operationId": "getDocument",
+                    "summary": "One document's full text (citation offsets index it).",
+                    "parameters": [{"name": "id", "in": "path", "required": True,
+                                    "description": "Document id; may contain '/'.",
+                                    "schema": {"type": "string"}}],
+                    "responses": {"200": _json(_ref("Document"), "The document."),
+                                  **_errors(404, 405)},
+                },
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "operationId": "openapi", "summary": "This description.",
+                    "responses": {"200": {"description": "OpenAPI 3.1 document.",
+                                          "content": {"application/json": {}}},
+                                  **_errors(405)},
+                },
+            },
+            "/healthz": {
+                "get": {
+                    "operationId": "health", "summary": "Ready check.",
+                    "responses": {"200": _json(_ref("Health"), "The index is ready."),
+                                  **_errors(405)},
+                },
+            },
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {f"E{s}": _json(_ref("Error"), text)
+                          for s, text in ERROR_TEXT.items()},
+        },
+    }

@@ -1,0 +1,81 @@
+"""``askfiles serve``: the production server (gunicorn), one index shared by all workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+log = logging.getLogger(__name__)
+
+THREADS = 4          # threads per worker: a slow client never blocks /healthz
+TIMEOUT = 60         # seconds a worker may spend on one request before it is replaced
+
+
+class _Server(BaseApplication):
+    """Gunicorn serving an app that was built before the workers fork."""
+
+    def __init__(self, app, options: dict[str, Any]):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def bind_address(host: str, port: int) -> str:
+    """``host:port`` for gunicorn, with brackets around an IPv6 address."""
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """The gunicorn settings askfiles runs with."""
+    return {
+        "bind": bind_address(host, port),
+        "workers": workers if workers and workers > 0 else (os.cpu_count() or 1),
+        "worker_class": "gthread",
+        "threads": THREADS,
+        "preload_app": True,
+        "timeout": TIMEOUT,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "limit_request_line": 8190,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "askfiles",
+    }
+
+
+def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
+          workers: int = 0) -> int:
+    """Build the index once, then serve it with gunicorn until stopped; the exit status.
+
+    The app (and so the engine, spaCy included) is built here in the master
+    process, before the workers fork, so every worker shares one copy of it.
+    A missing corpus or spaCy pipeline fails here, with a plain message.
+    """
+    from . import create_app
+
+    app = create_app(config)
+    engine = app.extensions["askfiles"].engine
+    opts = options(host, port, workers)
+    print(f"askfiles: {len(engine.documents)} documents, {len(engine.passages)} passages "
+          f"(index {engine.version}); serving on http://{opts['bind']}/ with "
+          f"{opts['workers']} workers", file=sys.stderr, flush=True)
+    for s in engine.corpus.skipped:
+        print(f"askfiles: skipped {s.path}: {s.reason}", file=sys.stderr)
+    try:
+        _Server(app, opts).run()
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
