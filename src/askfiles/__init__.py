@@ -41,4 +41,7 @@ def create_app(config: dict[str, Any] | None = None):
     app.config.update(flask_settings)
     app.extensions["askfiles"] = holder
     web.register(app)
+    from .watch import install
+
+    install(app)   # live updates: a corpus watcher per process, from its first request
     return app

@@ -83,11 +83,63 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ProgressLine:
+    """One self-rewriting progress line on stderr: on a terminal, or once work is long."""
+
+    LONG = 2.0   # seconds before progress is shown when stderr is not a terminal
+
+    def __init__(self, stream=None):
+        import time
+
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.t0 = time.perf_counter()
+        self.clock = time.perf_counter
+        self.shown = False
+        self.last_plain = 0.0
+
+    def __call__(self, event: dict) -> None:
+        elapsed = self.clock() - self.t0
+        if not self.tty and elapsed < self.LONG:
+            return
+        if event.get("phase") == "read":
+            line = f"reading files {event['files']}/{event['total_files']}"
+        else:
+            done, total = event["passages"], event["total_passages"]
+            pct = 100.0 * done / total if total else 100.0
+            width = 24
+            bar = "#" * int(width * done / total if total else width)
+            line = (f"annotating [{bar:<{width}}] {done}/{total} passages ({pct:.0f}%), "
+                    f"{event['rate']:.0f} passages/s, {event['processes']} process"
+                    f"{'es' if event['processes'] > 1 else ''}")
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line)
+        elif (elapsed - self.last_plain >= 5.0 or not self.shown
+              or event.get("passages") == event.get("total_passages")):
+            self.last_plain = elapsed
+            self.stream.write(line + "\n")
+        else:
+            return
+        self.shown = True
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 def cmd_index(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    print(f"indexed {len(engine.documents)} documents, {len(engine.passages)} passages "
-          f"(index version {engine.version})")
-    for s in engine.corpus.skipped:
+    from .store import open_corpus
+
+    cfg = _config(args)
+    progress = _ProgressLine()
+    try:
+        built = open_corpus(cfg["corpus"], cfg, progress)
+    finally:
+        progress.close()
+    print(built.report.summary())
+    for s in built.skipped:
         print(f"skipped {s.path}: {s.reason}")
     return 0
 

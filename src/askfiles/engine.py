@@ -38,18 +38,20 @@ class Corpus:
 
     documents: tuple[Document, ...]
     passages: tuple[Passage, ...]
-    annotations: tuple[Annotation, ...]
+    annotations: Sequence[Annotation]   # a tuple, or the saved index's lazy table
     skipped: tuple[Skipped, ...] = ()
+    report: Any = None                  # store.BuildReport: reuse, fingerprints, timings
 
 
-def build_corpus(folder: Path | str, config: dict[str, Any] | None = None) -> Corpus:
-    """Load, split and annotate a corpus folder (the slow part: spaCy over every passage)."""
-    cfg = load_config(config)
-    max_bytes = int(cfg["max_file_mb"] * 1024 * 1024)
-    docs, skipped = load_corpus(folder, max_bytes=max_bytes)
-    passages = split_documents(docs)
-    anns = tuple(nlp.annotate((p.text for p in passages), cfg["spacy_model"]))
-    return Corpus(tuple(docs), tuple(passages), anns, tuple(skipped))
+def build_corpus(folder: Path | str, config: dict[str, Any] | None = None,
+                 progress: Any = None) -> Corpus:
+    """Load, split and annotate a corpus folder through the saved index
+    (:mod:`askfiles.store`): only added or changed files are read and annotated."""
+    from .store import open_corpus
+
+    built = open_corpus(folder, load_config(config), progress)
+    return Corpus(built.documents, built.passages, built.annotations, built.skipped,
+                  built.report)
 
 
 def corpus_version(docs: Sequence[Document]) -> str:

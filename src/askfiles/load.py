@@ -1,18 +1,22 @@
-"""Corpus folder -> Documents; unsupported or unreadable files are logged and skipped."""
+"""Corpus folder -> Documents; unsupported or unreadable files are logged and skipped.
+
+Format extraction lives in :mod:`askfiles.formats`; this module walks the
+folder, applies the size limit, and turns a file into a :class:`Document`.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import formats
+from .formats import SUPPORTED, TEXT_SUFFIXES, title_of  # noqa: F401  (re-exported)
 from .records import Document
 
 log = logging.getLogger(__name__)
-
-TEXT_SUFFIXES = (".txt", ".md")
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,8 @@ class Skipped:
 
 
 def corpus_files(root: Path) -> list[Path]:
-    """All regular files under ``root``, sorted; symlinks leaving ``root`` are not followed."""
+    """All regular files under ``root``, sorted; dot-files and dot-folders (such as
+    the saved index ``.askfiles/``) are left out; symlinks leaving ``root`` are not followed."""
     root = root.resolve()
     found: list[Path] = []
     seen_dirs: set[str] = set()
@@ -51,59 +56,74 @@ def doc_id(path: Path, root: Path) -> str:
     return path.relative_to(root.resolve()).as_posix()
 
 
-def title_of(text: str, fallback: str) -> str:
-    """First Markdown heading, else the first non-empty line, else ``fallback``."""
-    for line in text.splitlines():
-        m = re.match(r"\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
-        if m and m.group(1):
-            return m.group(1)[:200]
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return fallback
+def check_file(path: Path, size: int, max_bytes: int | None) -> None:
+    """Raise ``ValueError`` for a file skipped without reading it (type, size)."""
+    if not formats.supported(path.suffix):
+        suffix = path.suffix.lower()
+        raise ValueError(f"unsupported file type {suffix or '(none)'!r} "
+                         f"(supported: {', '.join(SUPPORTED)})")
+    if max_bytes is not None and size > max_bytes:
+        raise ValueError(f"too large ({size} bytes; limit {max_bytes}, "
+                         "raise ASKFILES_MAX_FILE_MB to index it)")
 
 
-def read_text_file(path: Path) -> str:
-    """The file decoded as UTF-8, unchanged (so offsets index the file)."""
+def read_document(path: Path, root: Path, max_bytes: int | None = None
+                  ) -> tuple[Document, str]:
+    """One supported file as a Document, and the SHA-256 of its bytes.
+
+    Raises ``ValueError`` or ``OSError`` with a readable reason when it cannot.
+    """
+    check_file(path, path.stat().st_size, max_bytes)
     data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise ValueError("looks binary (NUL bytes)")
-    return data.decode("utf-8")
+    check_file(path, len(data), max_bytes)  # it may have grown since the stat
+    return document_of(path, root, data), hashlib.sha256(data).hexdigest()
+
+
+def document_of(path: Path, root: Path, data: bytes) -> Document:
+    """The Document for a file's bytes (the format chosen by its suffix)."""
+    ident = doc_id(path, root)
+    suffix = path.suffix.lower()
+    ex = formats.extract(suffix, data)
+    meta = {"format": suffix.lstrip("."), "bytes": len(data), **ex.meta}
+    return Document(id=ident, title=ex.title or ident, text=ex.text, meta=meta)
 
 
 def load_document(path: Path, root: Path, max_bytes: int | None = None) -> Document:
     """Read one supported file; raises ``ValueError`` or ``OSError`` when it cannot."""
-    suffix = path.suffix.lower()
-    if suffix not in TEXT_SUFFIXES:
-        raise ValueError(f"unsupported file type {suffix or '(none)'!r}")
-    size = path.stat().st_size
-    if max_bytes is not None and size > max_bytes:
-        raise ValueError(f"too large ({size} bytes; limit {max_bytes}, "
-                         "raise ASKFILES_MAX_FILE_MB to index it)")
-    ident = doc_id(path, root)
-    text = read_text_file(path)
-    return Document(id=ident, title=title_of(text, ident), text=text,
-                    meta={"format": suffix.lstrip("."), "bytes": size})
+    return read_document(path, root, max_bytes)[0]
+
+
+def skip_reason(exc: BaseException) -> str:
+    """A one-line reason for a file that could not be read."""
+    if isinstance(exc, OSError):
+        return f"unreadable ({exc.strerror or exc})"
+    return str(exc)
 
 
 def load_corpus(root: Path | str, max_bytes: int | None = None
                 ) -> tuple[list[Document], list[Skipped]]:
-    """Every readable document under ``root`` and the files that were skipped."""
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"corpus folder {str(root)!r} does not exist or is not a folder; "
-            "pass --corpus DIR or set ASKFILES_CORPUS")
+    """Every readable document under ``root`` and the files that were skipped.
+
+    Reads every file; :mod:`askfiles.store` does the same but reuses a saved index.
+    """
+    root = check_root(root)
     docs: list[Document] = []
     skipped: list[Skipped] = []
     for path in corpus_files(root):
         rel = doc_id(path, root)
         try:
             docs.append(load_document(path, root, max_bytes))
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
-            if isinstance(exc, UnicodeDecodeError):
-                reason = f"not valid UTF-8 ({reason} at byte {exc.start})"
-            log.warning("skipped %s: %s", rel, reason)
-            skipped.append(Skipped(rel, reason))
+        except (OSError, ValueError) as exc:
+            log.warning("skipped %s: %s", rel, skip_reason(exc))
+            skipped.append(Skipped(rel, skip_reason(exc)))
     return docs, skipped
+
+
+def check_root(root: Path | str) -> Path:
+    """The corpus folder as a Path; a clear error when it is not a folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"corpus folder {str(root)!r} does not exist or is not a folder; "
+            "pass --corpus DIR or set ASKFILES_CORPUS")
+    return root

@@ -65,11 +65,18 @@ def annotation_of(doc) -> Annotation:
     )
 
 
+# Passages annotated by this process so far (tests assert that a restart adds none).
+ANNOTATED = 0
+
+
 def annotate(texts: Iterable[str], setting: str = "", batch_size: int = 64,
              n_process: int = 1) -> Iterator[Annotation]:
     """Annotations of many texts, in order, through ``nlp.pipe`` in batches."""
+    global ANNOTATED
     nlp = get_nlp(setting)
     for doc in nlp.pipe(texts, batch_size=batch_size, n_process=n_process):
+        with _lock:
+            ANNOTATED += 1
         yield annotation_of(doc)
 
 
