@@ -82,7 +82,7 @@ def index():
     status = 200
     if len(question) > limit:
         ctx["problem"] = (f"Your question has {len(question)} characters; "
-                          f"please keep it under {limit}.")
+                          f"the limit is {limit}. Please shorten it.")
         status = 422
     elif question:
         result = engine.ask(question, _top_k())

@@ -25,7 +25,8 @@ class _Server(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # older gunicorn lacks some (control_socket_*)
+                self.cfg.set(key, value)
 
     def load(self):
         return self.application
@@ -51,6 +52,8 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "askfiles",
+        # No shared control socket in ~/.gunicorn: several servers may run side by side.
+        "control_socket_disable": True,
     }
 
 

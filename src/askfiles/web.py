@@ -29,6 +29,8 @@ def _secure(resp: Response) -> Response:
 def register(app: Flask) -> None:
     """Blueprints, error handlers, JSON settings and headers on ``app``."""
     app.json = errors.SafeJSONProvider(app)
+    # "//x" must not answer with an HTML redirect; document ids never hold "//" anyway.
+    app.url_map.merge_slashes = False
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     errors.register(app)
