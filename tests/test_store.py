@@ -1,0 +1,313 @@
+"""The saved index: reuse on restart, incremental updates, atomic writes, damage recovery."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from askfiles import nlp, store
+from askfiles.store import open_corpus
+from docmaker import write
+
+DOC_A = """Otters of the Tamar
+
+The river otter returned to the Tamar valley in 1994, after decades of absence.
+Surveyors counted forty holts along the upper river.
+
+Their main prey is eel and trout, taken mostly at dusk.
+"""
+DOC_B = """The Lantern Festival
+
+The lantern festival of Hoi An is held on the fourteenth day of each lunar month.
+Shops turn off their electric lights and the old town glows with silk lanterns.
+"""
+DOC_C = """Mill history
+
+The Ashworth cotton mill closed in 1968. It had employed six hundred weavers.
+"""
+
+
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    write(folder, "otters.txt", DOC_A)
+    write(folder, "lanterns/hoi-an.md", DOC_B)
+    write(folder, "mill.txt", DOC_C)
+    return folder
+
+
+def age(path: Path, seconds: float = 10.0) -> None:
+    """Move a file's mtime into the past, out of the 'racy' window."""
+    st = path.stat()
+    t = st.st_mtime_ns - int(seconds * 1e9)
+    os.utime(path, ns=(t, t))
+
+
+def age_all(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file() and ".askfiles" not in p.parts:
+            age(p)
+
+
+def test_restart_on_unchanged_corpus_annotates_and_reads_nothing(tmp_path):
+    folder = corpus(tmp_path)
+    age_all(folder)
+    first = open_corpus(folder, {})
+    r = first.report
+    assert r.documents == 3 and r.passages_annotated == r.passages > 0
+    assert r.files_read == 3 and r.saved and r.rebuilt == "no saved index yet"
+    before = nlp.ANNOTATED
+    again = open_corpus(folder, {})
+    assert nlp.ANNOTATED == before                 # spaCy ran on nothing
+    r2 = again.report
+    assert (r2.passages_annotated, r2.files_read, r2.files_reused) == (0, 0, 3)
+    assert r2.passages_reused == r.passages and not r2.saved and r2.rebuilt is None
+    assert [d.text for d in again.documents] == [d.text for d in first.documents]
+    assert again.passages == first.passages
+    assert list(again.annotations) == list(first.annotations)
+
+
+def test_saved_annotations_equal_fresh_ones(tmp_path):
+    folder = corpus(tmp_path)
+    built = open_corpus(folder, {})
+    fresh = list(nlp.annotate(p.text for p in built.passages))
+    reopened = open_corpus(folder, {})
+    assert isinstance(reopened.annotations, store.AnnotationTable)
+    assert [reopened.annotations[i] for i in range(len(fresh))] == fresh
+    assert reopened.annotations[-1] == fresh[-1]
+    assert reopened.annotations[1:3] == fresh[1:3]
+    with pytest.raises(IndexError):
+        reopened.annotations[len(fresh)]
+
+
+def test_only_changed_files_are_annotated_and_removed_ones_dropped(tmp_path):
+    folder = corpus(tmp_path)
+    age_all(folder)
+    base = open_corpus(folder, {})
+    n_b = sum(1 for p in base.passages if p.doc_id == "lanterns/hoi-an.md")
+    # Edit one paragraph of otters.txt, delete mill.txt, add a new file.
+    write(folder, "otters.txt", DOC_A.replace("forty holts", "fifty-two holts"))
+    (folder / "mill.txt").unlink()
+    write(folder, "new.txt", "Tide tables\n\nHigh tide at Plymouth is at 6:40 on Sunday.\n")
+    before = nlp.ANNOTATED
+    built = open_corpus(folder, {})
+    r = built.report
+    assert {d.id for d in built.documents} == {"otters.txt", "lanterns/hoi-an.md", "new.txt"}
+    assert not any(p.doc_id == "mill.txt" for p in built.passages)
+    assert r.files_read == 2 and r.files_reused == 1 and r.files_removed == 1
+    # Only the edited paragraph's passage and the new file's passage are new text.
+    assert r.passages_annotated == nlp.ANNOTATED - before == 2
+    assert sum(1 for p in built.passages if p.doc_id == "lanterns/hoi-an.md") == n_b
+    fresh = list(nlp.annotate(p.text for p in built.passages))
+    assert list(built.annotations) == fresh
+    for p in built.passages:
+        doc = next(d for d in built.documents if d.id == p.doc_id)
+        assert doc.text[p.start:p.end] == p.text
+
+
+def test_same_size_edit_within_the_same_mtime_is_noticed(tmp_path):
+    folder = corpus(tmp_path)
+    path = folder / "mill.txt"
+    open_corpus(folder, {})
+    st = path.stat()
+    path.write_text(DOC_C.replace("1968", "1971"))          # same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))     # same mtime
+    assert path.stat().st_size == st.st_size
+    built = open_corpus(folder, {})
+    mill = next(d for d in built.documents if d.id == "mill.txt")
+    assert "1971" in mill.text and built.report.passages_annotated == 1
+
+
+def test_touched_but_identical_file_is_not_annotated(tmp_path):
+    folder = corpus(tmp_path)
+    open_corpus(folder, {})
+    os.utime(folder / "otters.txt")
+    built = open_corpus(folder, {})
+    assert built.report.files_read == 1 and built.report.passages_annotated == 0
+
+
+def _data_file(folder: Path, name: str) -> Path:
+    manifest = json.loads((folder / ".askfiles" / "manifest.json").read_text())
+    return folder / ".askfiles" / manifest["files"][name]["path"]
+
+
+@pytest.mark.parametrize("damage", ["truncate-tokens", "garbage-manifest", "garbage-strings",
+                                    "empty-manifest", "missing-file", "garbage-npy"])
+def test_damaged_index_is_rebuilt_with_a_warning(tmp_path, caplog, damage):
+    folder = corpus(tmp_path)
+    first = open_corpus(folder, {})
+    if damage == "truncate-tokens":
+        p = _data_file(folder, "tokens")
+        p.write_bytes(p.read_bytes()[:200])
+    elif damage == "garbage-manifest":
+        (folder / ".askfiles" / "manifest.json").write_bytes(os.urandom(300))
+    elif damage == "garbage-strings":
+        p = _data_file(folder, "strings")
+        p.write_bytes(b"x" * p.stat().st_size)
+    elif damage == "empty-manifest":
+        (folder / ".askfiles" / "manifest.json").write_text("")
+    elif damage == "missing-file":
+        _data_file(folder, "documents").unlink()
+    elif damage == "garbage-npy":
+        p = _data_file(folder, "ents_ptr")
+        p.write_bytes(os.urandom(p.stat().st_size))
+    with caplog.at_level(logging.WARNING, logger="askfiles.store"):
+        built = open_corpus(folder, {})
+    assert "unusable" in caplog.text and "rebuilding" in caplog.text
+    assert built.report.rebuilt and built.report.passages_annotated == len(built.passages)
+    assert list(built.annotations) == list(first.annotations)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="askfiles.store"):
+        again = open_corpus(folder, {})                       # and it is healthy again
+    assert "unusable" not in caplog.text and again.report.passages_annotated == 0
+
+
+def test_incompatible_index_is_rebuilt(tmp_path, caplog):
+    folder = corpus(tmp_path)
+    open_corpus(folder, {})
+    mpath = folder / ".askfiles" / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    assert manifest["version"] == store.VERSION
+    assert manifest["spacy_model"] == nlp.model_name()
+    manifest["spacy_model"] = "xx_other_pipeline"
+    mpath.write_text(json.dumps(manifest))
+    with caplog.at_level(logging.WARNING, logger="askfiles.store"):
+        built = open_corpus(folder, {})
+    assert "spacy_model" in caplog.text
+    assert built.report.passages_annotated == len(built.passages)
+
+
+def test_crash_while_writing_leaves_the_previous_index(tmp_path, monkeypatch, caplog):
+    folder = corpus(tmp_path)
+    open_corpus(folder, {})
+    mpath = folder / ".askfiles" / "manifest.json"
+    old_manifest = mpath.read_bytes()
+    write(folder, "new.txt", "Bell ringing\n\nThe tenor bell of the abbey weighs two tons.\n")
+    calls = {"n": 0}
+    real = store._write_npy
+
+    def dying(path, arr):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            path.write_bytes(b"\x93NUMPY half")     # a partial file, then the 'crash'
+            raise OSError(28, "No space left on device")
+        real(path, arr)
+
+    monkeypatch.setattr(store, "_write_npy", dying)
+    with caplog.at_level(logging.WARNING, logger="askfiles.store"):
+        built = open_corpus(folder, {})
+    assert "could not save" in caplog.text
+    assert any(d.id == "new.txt" for d in built.documents)     # served from memory
+    assert mpath.read_bytes() == old_manifest                  # the old index stands
+    monkeypatch.undo()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="askfiles.store"):
+        again = open_corpus(folder, {})
+    assert "unusable" not in caplog.text
+    assert again.report.passages_annotated == 1               # only new.txt
+    gens = [p.name for p in (folder / ".askfiles").iterdir() if p.name.startswith("gen-")]
+    assert len(gens) == 1                                      # the half-written one is gone
+
+
+def test_index_files_are_json_and_plain_numpy(tmp_path):
+    folder = corpus(tmp_path)
+    open_corpus(folder, {})
+    gen = _data_file(folder, "tokens").parent
+    names = sorted(p.name for p in gen.iterdir())
+    assert all(n.endswith((".json", ".npy")) for n in names)
+    for p in gen.glob("*.npy"):
+        arr = np.load(p, allow_pickle=False)
+        assert arr.dtype != object
+    for p in gen.glob("*.json"):
+        json.loads(p.read_text())
+
+
+def test_index_dir_setting_and_off(tmp_path, caplog):
+    folder = corpus(tmp_path)
+    elsewhere = tmp_path / "idx"
+    built = open_corpus(folder, {"index_dir": str(elsewhere)})
+    assert (elsewhere / "manifest.json").exists() and not (folder / ".askfiles").exists()
+    assert built.report.index_dir == str(elsewhere)
+    assert open_corpus(folder, {"index_dir": str(elsewhere)}).report.passages_annotated == 0
+    # Another corpus pointed at the same index folder does not reuse the wrong documents.
+    other = tmp_path / "other"
+    write(other, "x.txt", "Just one line about kites.")
+    with caplog.at_level(logging.WARNING, logger="askfiles.store"):
+        b2 = open_corpus(other, {"index_dir": str(elsewhere)})
+    assert [d.id for d in b2.documents] == ["x.txt"] and "built for corpus" in caplog.text
+    off = open_corpus(folder, {"index_dir": "off"})
+    assert off.report.index_dir is None and off.report.passages_annotated > 0
+
+
+def test_unusable_index_folder_falls_back_to_memory(tmp_path, caplog):
+    folder = corpus(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with caplog.at_level(logging.WARNING, logger="askfiles.store"):
+        built = open_corpus(folder, {"index_dir": str(blocker / "idx")})
+    assert "in memory only" in caplog.text and built.report.documents == 3
+
+
+def test_skipped_files_are_reported_and_not_reread(tmp_path):
+    folder = corpus(tmp_path)
+    write(folder, "broken.md", b"\xff\xfe\x00bad")
+    write(folder, "slides.pptx", b"PK")
+    age_all(folder)
+    first = open_corpus(folder, {})
+    assert {s.path for s in first.skipped} == {"broken.md", "slides.pptx"}
+    again = open_corpus(folder, {})
+    assert {s.path: s.reason for s in again.skipped} == {s.path: s.reason for s in first.skipped}
+    assert again.report.files_read == 0
+
+
+def test_engine_from_folder_goes_through_the_store(tmp_path):
+    from askfiles.engine import Engine
+
+    folder = corpus(tmp_path)
+    e1 = Engine.from_folder(folder, {"poll_seconds": 0})
+    before = nlp.ANNOTATED
+    e2 = Engine.from_folder(folder, {"poll_seconds": 0})
+    assert nlp.ANNOTATED == before and e2.corpus.report.passages_annotated == 0
+    assert e1.version == e2.version
+    r = e2.ask("When did the Ashworth cotton mill close?")
+    assert "1968" in r.answers[0].answer and r.index_version == e2.version
+
+
+def test_cli_index_prints_a_summary(tmp_path, capsys):
+    from askfiles.cli import main
+
+    folder = corpus(tmp_path)
+    write(folder, "photo.jpg", b"\xff\xd8\xff")
+    assert main(["index", "--corpus", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "3 documents" in out and "annotated now" in out
+    assert "skipped photo.jpg: unsupported file type '.jpg'" in out
+    assert main(["index", "--corpus", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "(0 annotated now" in out
+
+
+def test_progress_line_reports_passages_per_second():
+    import io
+
+    from askfiles.cli import _ProgressLine
+
+    buf = io.StringIO()
+    line = _ProgressLine(buf)
+    line.tty = True
+    line({"phase": "annotate", "passages": 50, "total_passages": 200, "rate": 48.7,
+          "processes": 2})
+    line.close()
+    text = buf.getvalue()
+    assert "50/200 passages" in text and "49 passages/s" in text and "2 processes" in text
+
+
+def test_parallel_annotation_above_threshold(monkeypatch):
+    assert store._n_process({}, store.PARALLEL_MIN - 1) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert store._n_process({}, store.PARALLEL_MIN) == 2
+    assert store._n_process({"annotate_processes": 1}, 10**6) == 1

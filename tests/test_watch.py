@@ -1,0 +1,223 @@
+"""Live updates: the watcher swaps in a new engine when the corpus folder changes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from askfiles import nlp
+from askfiles.engine import Engine
+from askfiles.holder import EngineHolder
+from askfiles.watch import Watcher, start_watcher
+from docmaker import HTML_PAGE, write
+
+POLL = 0.5          # seconds; answers must follow a change within 2 polls
+QUESTION = "What colour is the Zorvath beetle?"
+BASE = {
+    "intro.txt": "Beetles of the valley\n\nThe stag beetle lives in old oak woods.\n",
+    "moths.md": "# Moths\n\nThe emperor moth flies in April over heather moorland.\n",
+}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for name, text in BASE.items():
+        write(tmp_path / "corpus", name, text)
+    return tmp_path / "corpus"
+
+
+def wait_for(predicate, timeout: float, step: float = 0.02):
+    """Seconds until ``predicate()`` held, or None after ``timeout``."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if predicate():
+            return time.monotonic() - t0
+        time.sleep(step)
+    return None
+
+
+def cited(result, doc_id: str) -> bool:
+    return any(a.citation.document == doc_id for a in result.answers)
+
+
+def test_add_edit_delete_are_followed_within_two_polls(folder):
+    holder = EngineHolder(Engine.from_folder(folder, {"poll_seconds": 0}))
+    first_version = holder.engine.version
+    watcher = start_watcher(holder, folder, {"poll_seconds": POLL})
+    try:
+        assert watcher.running
+        # Add: a question about the new file is answered.
+        write(folder, "zorvath.txt",
+              "Field guide\n\nThe Zorvath beetle is bright green with copper legs.\n")
+        took = wait_for(lambda: "green" in holder.engine.ask(QUESTION).answers[0].snippet,
+                        2 * POLL)
+        assert took is not None, "new file not answered within 2 polling intervals"
+        print(f"add followed in {took:.2f} s")
+        assert holder.engine.version != first_version
+        ans = holder.engine.ask(QUESTION).answers[0]
+        doc = holder.engine.documents["zorvath.txt"]
+        assert ans.citation.document == "zorvath.txt"
+        assert doc.text[ans.citation.start:ans.citation.end] == ans.answer
+        # Edit: the old answer disappears.
+        write(folder, "zorvath.txt",
+              "Field guide\n\nThe Zorvath beetle is dull purple, almost black, with short legs.\n")
+        took = wait_for(lambda: "purple" in holder.engine.ask(QUESTION).answers[0].snippet,
+                        2 * POLL)
+        assert took is not None, "edit not followed within 2 polling intervals"
+        print(f"edit followed in {took:.2f} s")
+        r = holder.engine.ask(QUESTION, top_k=5)
+        assert all("green" not in a.snippet for a in r.answers)
+        # Delete: no citation points at the file.
+        (folder / "zorvath.txt").unlink()
+        took = wait_for(lambda: "zorvath.txt" not in holder.engine.documents, 2 * POLL)
+        assert took is not None, "deletion not followed within 2 polling intervals"
+        print(f"delete followed in {took:.2f} s")
+        r = holder.engine.ask(QUESTION, top_k=5)
+        assert not cited(r, "zorvath.txt")
+        assert holder.engine.version == first_version     # back to the same corpus
+    finally:
+        watcher.stop()
+    assert not watcher.running and watcher.swaps == 3
+
+
+def test_no_change_no_rebuild_and_touch_keeps_engine(folder):
+    engine = Engine.from_folder(folder, {"poll_seconds": 0})
+    holder = EngineHolder(engine)
+    w = Watcher(holder, folder, {"poll_seconds": POLL})
+    assert w.check() is False and w.rebuilds == 0
+    os.utime(folder / "intro.txt")
+    assert w.check() is False and w.rebuilds == 1 and holder.engine is engine
+    assert w.check() is False and w.rebuilds == 1
+
+
+def test_requests_in_flight_finish_on_the_old_engine(folder):
+    holder = EngineHolder(Engine.from_folder(folder, {"poll_seconds": 0}))
+    w = Watcher(holder, folder, {"poll_seconds": POLL})
+    in_flight = holder.engine               # what a request took at its start
+    (folder / "moths.md").unlink()
+    assert w.check() is True
+    assert holder.engine is not in_flight
+    r = in_flight.ask("When does the emperor moth fly?")
+    assert cited(r, "moths.md") and "April" in r.answers[0].snippet
+    assert not cited(holder.engine.ask("When does the emperor moth fly?"), "moths.md")
+
+
+def test_failed_rebuild_keeps_serving(folder, caplog):
+    engine = Engine.from_folder(folder, {"poll_seconds": 0})
+    holder = EngineHolder(engine)
+
+    def broken(folder, config):
+        raise RuntimeError("disk on fire")
+
+    w = Watcher(holder, folder, {"poll_seconds": POLL}, build=broken)
+    write(folder, "new.txt", "Something new.")
+    with caplog.at_level(logging.ERROR, logger="askfiles.watch"):
+        assert w.check() is False
+        assert w.check() is False
+    assert holder.engine is engine
+    errors = [r for r in caplog.records if r.name == "askfiles.watch"]
+    assert len(errors) == 1                               # logged once, not every poll
+
+
+def test_zero_interval_turns_the_watcher_off(folder):
+    holder = EngineHolder(Engine.from_folder(folder, {"poll_seconds": 0}))
+    w = start_watcher(holder, folder, {"poll_seconds": 0})
+    assert not w.running
+
+
+def test_web_app_follows_the_corpus_and_restart_reads_nothing(folder):
+    from askfiles import create_app
+
+    settings = {"corpus": str(folder), "poll_seconds": POLL, "TESTING": True}
+    app = create_app(dict(settings))
+    client = app.test_client()
+    health = client.get("/healthz").get_json()
+    assert health["documents"] == 2
+    watcher = app.extensions["askfiles.watcher"]
+    try:
+        assert watcher.running and watcher.pid == os.getpid()
+        write(folder, "page.html", HTML_PAGE)
+
+        def answered():
+            body = client.get("/api/ask?" + urllib.parse.urlencode(
+                {"q": "Who led the glacier survey?"})).get_json()
+            return body["answers"] and body["answers"][0]["citation"]["document"] == "page.html"
+
+        assert wait_for(answered, 2 * POLL) is not None
+        body = client.get("/api/ask?q=Who+led+the+glacier+survey%3F").get_json()
+        cite = body["answers"][0]["citation"]
+        text = client.get("/api/documents/page.html").get_json()["text"]
+        assert text[cite["start"]:cite["end"]] == body["answers"][0]["answer"]
+        new_health = client.get("/healthz").get_json()
+        assert new_health["documents"] == 3
+        assert new_health["index_version"] != health["index_version"]
+        assert body["index_version"] == new_health["index_version"]
+    finally:
+        watcher.stop()
+    # A restart on the unchanged corpus annotates nothing.
+    before = nlp.ANNOTATED
+    app2 = create_app(dict(settings, poll_seconds=0))
+    engine = app2.extensions["askfiles"].engine
+    assert nlp.ANNOTATED == before and engine.corpus.report.passages_annotated == 0
+    assert len(engine.documents) == 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 5.0):
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_each_follow_the_corpus(folder, tmp_path):
+    port = _free_port()
+    env = dict(os.environ, ASKFILES_POLL_SECONDS=str(POLL), PYTHONUNBUFFERED="1")
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "askfiles.cli", "serve", "--corpus", str(folder),
+             "--port", str(port), "--workers", "2"],
+            stdout=log_file, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def up():
+            try:
+                return _get(base + "/healthz")["status"] == "ok"
+            except OSError:
+                return False
+
+        assert wait_for(up, 60, 0.2) is not None, log_path.read_text()
+        write(folder, "zorvath.txt",
+              "Field guide\n\nThe Zorvath beetle is bright green with copper legs.\n")
+        q = base + "/api/ask?" + urllib.parse.urlencode({"q": QUESTION})
+
+        def all_workers_answer():
+            # Several requests reach both workers (gthread, no sticky routing).
+            return all(_get(q)["answers"][0]["citation"]["document"] == "zorvath.txt"
+                       for _ in range(6))
+
+        # Two polls, plus the annotation of the new file in a worker process.
+        assert wait_for(all_workers_answer, 2 * POLL + 5, 0.1) is not None, \
+            log_path.read_text()[-3000:]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
