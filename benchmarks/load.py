@@ -1,0 +1,190 @@
+"""Load test: ``askfiles serve`` on a corpus, N concurrent clients, /api/ask versus /healthz.
+
+    .venv/bin/python benchmarks/load.py [--corpus corpus] [--clients 32] [--seconds 20]
+
+Starts the production server (gunicorn) as a subprocess on a free 127.0.0.1
+port, waits for ``/healthz``, then runs two phases of ``--seconds`` each with
+``--clients`` threads on keep-alive connections: a mix of ``/api/ask``
+questions (GET and POST), then the trivial ``/healthz``. Prints requests/s,
+p50 and p99 latency and errors (any status other than 200, or a dropped
+connection). Only ever talks to 127.0.0.1. The clients share the machine with
+the server, so on a small machine they take some of its CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_QUESTIONS = ROOT.parent / "shared" / "eval" / "seed_dev_questions.jsonl"
+HOST = "127.0.0.1"
+# Used when no question file is given or found: generic shapes of question.
+FALLBACK_QUESTIONS = [
+    "When was it published?", "Who wrote the report?", "Where did it happen?",
+    "What is this document about?", "How many people were involved?",
+    "Who won the World Cup?",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def load_questions(path: Path | None) -> list[str]:
+    path = path or (SEED_QUESTIONS if SEED_QUESTIONS.exists() else None)
+    if path is None:
+        return FALLBACK_QUESTIONS
+    out = [json.loads(line)["question"] for line in path.read_text().splitlines()
+           if line.strip()]
+    return out or FALLBACK_QUESTIONS
+
+
+def requests_for(target: str, questions: list[str]) -> list[tuple[str, str, bytes | None]]:
+    """(method, path, body) to cycle through for a phase."""
+    if target == "/healthz":
+        return [("GET", "/healthz", None)]
+    out = []
+    for i, q in enumerate(questions):
+        if i % 2:
+            out.append(("GET", "/api/ask?" + urlencode({"q": q}), None))
+        else:
+            out.append(("POST", "/api/ask", json.dumps({"question": q}).encode()))
+    return out
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.statuses: dict[str, int] = {}
+
+    def add(self, latency: float | None, status: str) -> None:
+        with self.lock:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if latency is None or status != "200":
+                self.errors += 1
+            else:
+                self.latencies.append(latency)
+
+
+def client(port: int, plan: list, offset: int, stop: float, tally: Tally) -> None:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    i = offset
+    while time.perf_counter() < stop:
+        method, path, body = plan[i % len(plan)]
+        i += 1
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        t0 = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            tally.add(time.perf_counter() - t0, str(resp.status))
+            if resp.getheader("Connection", "").lower() == "close":
+                conn.close()
+        except (OSError, http.client.HTTPException) as exc:
+            tally.add(None, type(exc).__name__)
+            conn.close()
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    conn.close()
+
+
+def phase(port: int, plan: list, clients: int, seconds: float) -> dict:
+    tally = Tally()
+    stop = time.perf_counter() + seconds
+    threads = [threading.Thread(target=client, args=(port, plan, k * 7, stop, tally))
+               for k in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    lat = sorted(tally.latencies)
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+
+    total = len(lat) + tally.errors
+    return {"requests": total, "rps": total / elapsed, "p50_ms": pct(0.50),
+            "p99_ms": pct(0.99), "errors": tally.errors, "statuses": tally.statuses}
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"askfiles serve exited with status {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/healthz")
+            resp = conn.getresponse()
+            if resp.status == 200:
+                return json.loads(resp.read())
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise SystemExit("askfiles serve did not answer /healthz in time")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--workers", type=int, default=0, help="server workers (default: CPUs)")
+    ap.add_argument("--questions", type=Path, help="JSONL with a question field per line")
+    ap.add_argument("--json", action="store_true", help="also print the results as JSON")
+    args = ap.parse_args(argv)
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "askfiles.cli", "serve", "--corpus", args.corpus,
+           "--host", HOST, "--port", str(port), "--workers", str(args.workers)]
+    env = dict(os.environ, ASKFILES_POLL_SECONDS=os.environ.get("ASKFILES_POLL_SECONDS", "0"))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        health = wait_ready(port, proc)
+        questions = load_questions(args.questions)
+        print(f"askfiles serve on {HOST}:{port}: {health['documents']} documents, "
+              f"{health['passages']} passages; {args.clients} clients x {args.seconds:g} s; "
+              f"{len(questions)} questions; {os.cpu_count()} CPUs", flush=True)
+        results = {}
+        for target in ("/api/ask", "/healthz"):
+            plan = requests_for(target, questions)
+            phase(port, plan, 2, 1.0)  # warm up connections and caches
+            results[target] = phase(port, plan, args.clients, args.seconds)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    print(f"\n| endpoint | requests | requests/s | p50 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for target, r in results.items():
+        print(f"| {target} | {r['requests']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | "
+              f"{r['p99_ms']:.1f} | {r['errors']} |")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if any(r["errors"] for r in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
