@@ -41,6 +41,12 @@ def create_app(config: dict[str, Any] | None = None):
     app.config.update(flask_settings)
     app.extensions["askfiles"] = holder
     web.register(app)
+    # Load spaCy and pick the example questions now, before gunicorn forks its
+    # workers, so that no worker pays for it on its first question.
+    from .examples import examples_for
+
+    holder.engine.analyse("When was this written?")
+    examples_for(holder.engine)
     from .watch import install
 
     install(app)   # live updates: a corpus watcher per process, from its first request

@@ -41,18 +41,23 @@ class ApiError(Exception):
 
 
 class SafeJSONProvider(DefaultJSONProvider):
-    """JSON as the contract shows it (keys in order), with ``<``, ``>`` and ``&`` escaped.
+    """JSON as the contract shows it: keys in order, UTF-8, ``<`` and ``>`` escaped.
 
     The escapes decode to the same strings, but a response can never be read as
-    markup, even by a client that ignores its content type.
+    markup, even by a client that ignores its content type. Text that cannot be
+    UTF-8 (a lone surrogate) falls back to ``\\u`` escapes instead of failing.
     """
 
     sort_keys = False
-    ensure_ascii = True
+    ensure_ascii = False
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         text = super().dumps(obj, **kwargs)
-        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = super().dumps(obj, **{**kwargs, "ensure_ascii": True})
+        return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def is_api_path(path: str) -> bool:
@@ -65,8 +70,8 @@ def error_response(status: int, code: str, message: str,
     """The contract's error body with ``status``."""
     from flask import current_app
 
-    body = current_app.json.dumps({"error": {"code": code, "message": message}})
-    resp = Response(body + "\n", status=status, mimetype="application/json")
+    resp = current_app.json.response({"error": {"code": code, "message": message}})
+    resp.status_code = status
     for name, value in headers or []:
         resp.headers[name] = value
     return resp

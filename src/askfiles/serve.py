@@ -57,6 +57,17 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
     }
 
 
+def _start_watcher(app):
+    """A gunicorn ``post_fork`` hook: each worker watches the corpus from the start."""
+
+    def post_fork(server, worker) -> None:
+        from .watch import ensure_watcher
+
+        ensure_watcher(app)
+
+    return post_fork
+
+
 def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
           workers: int = 0) -> int:
     """Build the index once, then serve it with gunicorn until stopped; the exit status.
@@ -70,13 +81,14 @@ def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
     app = create_app(config)
     engine = app.extensions["askfiles"].engine
     opts = options(host, port, workers)
+    opts["post_fork"] = _start_watcher(app)
     from .watch import ensure_watcher
 
     # Threads do not survive fork: each worker watches the corpus from its start.
     opts["post_fork"] = lambda server, worker: ensure_watcher(app)
     print(f"askfiles: {len(engine.documents)} documents, {len(engine.passages)} passages "
           f"(index {engine.version}); serving on http://{opts['bind']}/ with "
-          f"{opts['workers']} workers", file=sys.stderr, flush=True)
+          f"{opts['workers']} worker{'' if opts['workers'] == 1 else 's'}", file=sys.stderr, flush=True)
     for s in engine.corpus.skipped:
         print(f"askfiles: skipped {s.path}: {s.reason}", file=sys.stderr)
     try:
