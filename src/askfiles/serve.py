@@ -86,9 +86,10 @@ def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
 
     # Threads do not survive fork: each worker watches the corpus from its start.
     opts["post_fork"] = lambda server, worker: ensure_watcher(app)
+    n = opts["workers"]
     print(f"askfiles: {len(engine.documents)} documents, {len(engine.passages)} passages "
           f"(index {engine.version}); serving on http://{opts['bind']}/ with "
-          f"{opts['workers']} worker{'' if opts['workers'] == 1 else 's'}", file=sys.stderr, flush=True)
+          f"{n} worker{'' if n == 1 else 's'}", file=sys.stderr, flush=True)
     for s in engine.corpus.skipped:
         print(f"askfiles: skipped {s.path}: {s.reason}", file=sys.stderr)
     try:
