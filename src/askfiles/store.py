@@ -809,15 +809,3 @@ def _annotate(texts: list[str], cfg: dict[str, Any], progress: Progress | None
                       "total_passages": len(texts),
                       "rate": len(out) / max(now - t0, 1e-9), "processes": n_process})
     return out
-
-
-def describe(folder: Path | str, config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The manifest of the saved index for ``folder`` (empty when there is none)."""
-    cfg = load_config(config)
-    directory = index_dir(folder, cfg)
-    try:
-        return json.loads((directory / "manifest.json").read_text()) if directory else {}
-    except (OSError, ValueError):
-        return {}
-
-
