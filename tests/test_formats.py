@@ -68,6 +68,13 @@ def test_html_title_from_first_heading_and_legacy_charset():
     assert "Soup of the day – lentils." in ex.text
 
 
+def test_html_without_closing_tags_keeps_its_body():
+    page = b"<html><head><title>Loose</title><meta name=x><body><p>First para<p>Second para"
+    ex = formats.extract(".html", page)
+    assert ex.title == "Loose"
+    assert ex.text == "First para\n\nSecond para"
+
+
 def test_plain_text_is_the_file_itself():
     raw = "Title line\r\n\r\nSecond paragraph\twith a tab.\n\ufeffend"
     ex = formats.extract(".txt", raw.encode("utf-8"))

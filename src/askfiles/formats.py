@@ -93,7 +93,7 @@ def extract_text(data: bytes) -> Extracted:
 # -- HTML -------------------------------------------------------------------
 
 # Elements whose content is never shown.
-_HIDDEN = frozenset("script style noscript template head svg math iframe object".split())
+_HIDDEN = frozenset("script style noscript template svg math iframe object".split())
 # Elements that start a new paragraph (a blank line in the text).
 _BLOCK = frozenset("""
 address article aside blockquote body caption dd details dialog div dl dt fieldset
