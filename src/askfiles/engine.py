@@ -116,10 +116,14 @@ class Engine:
     def _idf(self, q: Question) -> dict[str, float]:
         return {t: (self.index.idf(t) or self._unseen_idf) for t in set(q.terms)}
 
-    def _answers(self, q: Question, top_k: int, explain: bool) -> list[Answer]:
+    def candidates(self, q: Question) -> tuple[list[tuple[dict[str, float], SentenceMatch,
+                                                            tuple[int, int], str]],
+                                                 list[tuple[int, float]],
+                                                 SentenceMatch | None]:
+        """Every answer span worth scoring with its features, the BM25 hits, the best sentence."""
         hits = self.index.search(q.terms, self.config["retrieve_depth"])
         if not hits:
-            return []
+            return [], hits, None
         idf = self._idf(q)
         ranked = self._rerank(q, hits, idf)
         sentences = sorted(
@@ -129,7 +133,7 @@ class Engine:
         q_lemmas = frozenset(q.lemmas)
         q_ents = frozenset(e.text.lower() for e in q.entities)
         best_ps = ranked[0][0] or 1.0
-        scored = []
+        out = []
         for sent_rank, (sm, p_rank, ps) in enumerate(sentences):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             toks = self._toks(sm.passage)
@@ -140,16 +144,22 @@ class Engine:
                 f["p_score"] = ps / best_ps
                 f["p_top"] = 1.0 if p_rank == 0 else 0.0
                 f["sent_top"] = 1.0 if sent_rank == 0 else 0.0
-                scored.append((self.scorer.score(f), sm, span, label, f))
-        if not scored:
-            sm = sentences[0][0]
-            a, b = sm.sent
-            return [self._answer(sm.passage, sm, (a, b), "SENTENCE", 0.0, q, None)]
-        scored.sort(key=lambda x: -x[0])
+                out.append((f, sm, span, label))
+        return out, hits, sentences[0][0] if sentences else None
+
+    def _answers(self, q: Question, top_k: int, explain: bool) -> list[Answer]:
+        cands, hits, best_sentence = self.candidates(q)
+        if best_sentence is None:
+            return []
+        if not cands:
+            sm = best_sentence
+            return [self._answer(sm.passage, sm, sm.sent, "SENTENCE", 0.0, q, None)]
+        scored = sorted(((self.scorer.score(f), f, sm, span, label)
+                         for f, sm, span, label in cands), key=lambda x: -x[0])
         all_scores = [s for s, *_ in scored]
         answers: list[Answer] = []
         seen: set[str] = set()
-        for score, sm, span, label, f in scored:
+        for score, f, sm, span, label in scored:
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             key = " ".join(text[ann.starts[span[0]]:ann.ends[span[1] - 1]].lower().split())
             if key in seen:
@@ -158,8 +168,7 @@ class Engine:
             conf = self.scorer.confidence(score, all_scores, sm.match)
             why = None
             if explain:
-                hit_score = dict(hits).get(sm.passage, 0.0)
-                why = self._explain(q, sm, hit_score, f, score)
+                why = self._explain(q, sm, dict(hits).get(sm.passage, 0.0), f, score)
             answers.append(self._answer(sm.passage, sm, span, label or "PHRASE", conf, q, why))
             if len(answers) >= top_k:
                 break
@@ -202,6 +211,9 @@ class Engine:
             nxt = next((s for s in ann.sents if s[0] == b), None)
             if nxt:
                 s_end = ann.ends[nxt[1] - 1]
+        # spaCy keeps trailing newlines as tokens of the sentence; a snippet should not.
+        while s_end > s_start and p.text[s_end - 1].isspace():
+            s_end -= 1
         doc = self.documents[p.doc_id]
         s_start, s_end = p.start + s_start, p.start + s_end
         answer = doc.text[start:end]

@@ -1,0 +1,51 @@
+"""The tokenizer and BM25 index: exact terms, ids and the more-than-half-the-passages pitfall."""
+
+import pytest
+
+from askfiles.index import PassageIndex, terms
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("When did Cairncross confess?", ["cairncross", "confess"]),
+    ("Cairncross's confession was published", ["cairncross", "confess", "publish"]),
+    ("The MI5 files, declassified in 2025!", ["mi5", "file", "declassifi", "2025"]),
+    ("a follow-up interview", ["follow-up", "interview"]),
+    ("", []),
+    ("the of and", []),
+])
+def test_terms(text, expected):
+    assert terms(text) == expected
+
+
+def test_question_and_passage_share_terms():
+    # One tokenizer: inflected forms in question and passage meet on the same term.
+    assert set(terms("Who recruited the spies?")) <= set(terms("He was recruiting a spy"))
+
+
+def test_term_in_most_passages_still_counts():
+    # "cairncross" is in 3 of 4 passages: rank-bm25's BM25Okapi would give it a
+    # negative idf, ranking the passages holding it *below* the one without it.
+    passages = [terms(t) for t in (
+        "Cairncross confessed in Cleveland",
+        "Cairncross studied at Cambridge",
+        "Otto copied the documents",
+        "Cairncross moved to Rome",
+    )]
+    index = PassageIndex(passages)
+    assert index.idf("cairncross") > 0
+    hits = index.search(terms("Cairncross"), 4)
+    assert [i for i, _ in hits] == [0, 1, 3]
+    assert all(score > 0 for _, score in hits)
+
+
+def test_search_ranks_by_matches_and_drops_zero_scores():
+    index = PassageIndex([terms(t) for t in (
+        "the treasury in 1938", "Bletchley Park translator", "Bletchley Park in 1943 and MI6")])
+    hits = index.search(terms("Bletchley Park MI6"), 3)
+    assert [i for i, _ in hits] == [2, 1]
+
+
+def test_empty_index_and_query():
+    assert PassageIndex([]).search(["x"], 3) == []
+    assert PassageIndex([["a"]]).search([], 3) == []
+    assert PassageIndex([["a"]]).idf("zzz") == 0.0
