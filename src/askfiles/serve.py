@@ -82,10 +82,6 @@ def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
     engine = app.extensions["askfiles"].engine
     opts = options(host, port, workers)
     opts["post_fork"] = _start_watcher(app)
-    from .watch import ensure_watcher
-
-    # Threads do not survive fork: each worker watches the corpus from its start.
-    opts["post_fork"] = lambda server, worker: ensure_watcher(app)
     n = opts["workers"]
     print(f"askfiles: {len(engine.documents)} documents, {len(engine.passages)} passages "
           f"(index {engine.version}); serving on http://{opts['bind']}/ with "
