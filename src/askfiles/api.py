@@ -45,7 +45,12 @@ def check_question(question: str) -> str:
 
 
 def check_top_k(value: Any) -> int:
-    """``top_k`` as an int in 1..20, else an :class:`ApiError` (400 wrong type, 422 range)."""
+    """``top_k`` as an int in 1..20, else an :class:`ApiError` (400 wrong type, 422 range).
+
+    An integral float (``3.0``, ``1e1``) is an integer, as JSON Schema counts them.
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ApiError(400, "wrong_type", "top_k must be an integer from 1 to 20.")
     if not 1 <= value <= TOP_K_MAX:
