@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import ApiError
 from .openapi import spec
@@ -65,6 +66,10 @@ def _json_body() -> dict[str, Any]:
         raise ApiError(415, "unsupported_media_type",
                        "Send the question as JSON with Content-Type: application/json.")
     data = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        # A chunked body is read only up to the limit: that it filled it means more.
+        raise RequestEntityTooLarge()
     if not data.strip():
         raise ApiError(400, "bad_json",
                        'The request body is empty; send {"question": "..."}.')

@@ -48,13 +48,56 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "timeout": TIMEOUT,
         "graceful_timeout": 10,
         "keepalive": 5,
+        # Request line and headers past these limits are refused by gunicorn before
+        # the app sees them (414, 431), in the JSON error shape (json_write_error).
         "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "limit_request_field_size": 8190,
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "askfiles",
         # No shared control socket in ~/.gunicorn: several servers may run side by side.
         "control_socket_disable": True,
     }
+
+
+# Errors gunicorn answers itself (a request it cannot parse or that passes its
+# limits): the code and message sent in the contract's JSON shape.
+GUNICORN_ERRORS = {
+    400: ("bad_request", "The request could not be parsed as HTTP."),
+    403: ("forbidden", "The request is forbidden."),
+    414: ("uri_too_long", "The request line (method, path and query) is too long; "
+                          "the limit is 8190 bytes. Send a long question with POST."),
+    417: ("expectation_failed", "The Expect header cannot be met."),
+    431: ("headers_too_large", "Too many request headers, or one is too long."),
+    500: ("internal_error", "The server hit an unexpected error; it has been logged."),
+    501: ("not_implemented", "This transfer coding is not supported."),
+}
+
+
+def json_write_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """Stands in for ``gunicorn.util.write_error``: the JSON error shape, not an HTML page.
+
+    The client's bytes are never echoed back (gunicorn's ``mesg`` quotes them).
+    """
+    import json
+
+    from gunicorn import util
+
+    code, message = GUNICORN_ERRORS.get(status_int, (f"http_{status_int}", reason))
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "X-Content-Type-Options: nosniff\r\n\r\n").encode("latin-1")
+    util.write_nonblock(sock, head + body)
+
+
+def _json_gunicorn_errors() -> None:
+    """Make gunicorn's own error responses JSON (workers fork from this process)."""
+    from gunicorn import util
+
+    if hasattr(util, "write_error") and hasattr(util, "write_nonblock"):
+        util.write_error = json_write_error
 
 
 def _start_watcher(app):
@@ -88,6 +131,7 @@ def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
           f"{n} worker{'' if n == 1 else 's'}", file=sys.stderr, flush=True)
     for s in engine.corpus.skipped:
         print(f"askfiles: skipped {s.path}: {s.reason}", file=sys.stderr)
+    _json_gunicorn_errors()
     try:
         _Server(app, opts).run()
     except SystemExit as exc:
