@@ -51,6 +51,12 @@ def _inside(path: str, root: Path) -> bool:
     return path == str(root) or path.startswith(str(root) + os.sep)
 
 
+def check_link(path: Path, root: Path) -> None:
+    """Raise ``ValueError`` for a symlink whose target lies outside the corpus folder."""
+    if path.is_symlink() and not _inside(os.path.realpath(path), root.resolve()):
+        raise ValueError("symlink to a file outside the corpus folder (not followed)")
+
+
 def doc_id(path: Path, root: Path) -> str:
     """The document id: the path relative to the corpus folder, with ``/``."""
     return path.relative_to(root.resolve()).as_posix()
@@ -73,6 +79,7 @@ def read_document(path: Path, root: Path, max_bytes: int | None = None
 
     Raises ``ValueError`` or ``OSError`` with a readable reason when it cannot.
     """
+    check_link(path, root)
     check_file(path, path.stat().st_size, max_bytes)
     data = path.read_bytes()
     check_file(path, len(data), max_bytes)  # it may have grown since the stat

@@ -42,7 +42,7 @@ import numpy as np
 
 from . import formats, nlp, split
 from .config import load_config
-from .load import Skipped, check_file, check_root, corpus_files, doc_id, document_of, skip_reason
+from .load import Skipped, check_file, check_link, check_root, corpus_files, doc_id, document_of, skip_reason
 from .records import Annotation, Document, Passage
 
 log = logging.getLogger(__name__)
@@ -631,6 +631,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         now = time.time_ns()
         try:
             st = path.stat()
+            check_link(path, root)
             check_file(path, st.st_size, max_bytes)
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc))
