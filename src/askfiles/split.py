@@ -31,25 +31,60 @@ def paragraphs(text: str) -> Iterator[tuple[int, int]]:
             yield start, end
 
 
+MAX_CHARS = 4000   # a longer "sentence" (no punctuation, one huge token) is cut too
+_WORD = re.compile(r"\S+")
+
+
+def _bounded(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """``text[start:end]`` as is, or cut at spaces into runs of at most MAX_WORDS
+    words and MAX_CHARS characters (a single longer token is cut anywhere).
+
+    Keeps every passage small enough for spaCy (which refuses a text of a million
+    characters) whatever the file: a 1 MB line is many passages, not one.
+    """
+    if end - start <= MAX_CHARS and _words(text[start:end]) <= MAX_WORDS:
+        yield start, end
+        return
+    run_start = run_end = None
+    count = 0
+    for m in _WORD.finditer(text, start, end):
+        w_start, w_end = m.span()
+        while w_end - w_start > MAX_CHARS:            # one enormous token
+            if run_start is not None:
+                yield run_start, run_end
+                run_start, count = None, 0
+            yield w_start, w_start + MAX_CHARS
+            w_start += MAX_CHARS
+        if run_start is not None and (count >= MAX_WORDS or w_end - run_start > MAX_CHARS):
+            yield run_start, run_end
+            run_start, count = None, 0
+        if run_start is None:
+            run_start = w_start
+        run_end, count = w_end, count + 1
+    if run_start is not None:
+        yield run_start, run_end
+
+
 def sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """Rough sentence ranges inside ``text[start:end]``, used to cut long paragraphs."""
     pos = start
     for m in _SENTENCE_END.finditer(text, start, end):
-        yield pos, m.start() + len(m.group().rstrip())
+        yield from _bounded(text, pos, m.start() + len(m.group().rstrip()))
         pos = m.end()
     if pos < end:
-        yield pos, end
+        yield from _bounded(text, pos, end)
 
 
 def _pieces(text: str) -> Iterator[tuple[int, int]]:
     """Paragraphs, with over-long ones cut into runs of whole sentences."""
     for p_start, p_end in paragraphs(text):
-        if _words(text[p_start:p_end]) <= MAX_WORDS:
+        if p_end - p_start <= MAX_CHARS and _words(text[p_start:p_end]) <= MAX_WORDS:
             yield p_start, p_end
             continue
         run_start = run_end = None
         for s_start, s_end in sentences(text, p_start, p_end):
-            if run_start is not None and _words(text[run_start:s_end]) > TARGET_WORDS:
+            if run_start is not None and (s_end - run_start > MAX_CHARS
+                                          or _words(text[run_start:s_end]) > TARGET_WORDS):
                 yield run_start, run_end
                 run_start = None
             if run_start is None:
@@ -64,7 +99,8 @@ def split_document(doc: Document) -> list[Passage]:
     out: list[Passage] = []
     cur_start = cur_end = None
     for start, end in _pieces(doc.text):
-        if cur_start is not None and _words(doc.text[cur_start:end]) > TARGET_WORDS:
+        if cur_start is not None and (end - cur_start > MAX_CHARS
+                                      or _words(doc.text[cur_start:end]) > TARGET_WORDS):
             out.append(Passage(doc.id, len(out), cur_start, cur_end,
                                doc.text[cur_start:cur_end]))
             cur_start = None
