@@ -237,10 +237,10 @@ def agreement(results: list[dict]) -> dict[int, str]:
 
 
 def table(results: list[dict], tokens: dict[int, dict]) -> str:
-    agree = agreement(results)
+    agree = {r["passages"]: r["agreement"] for r in results if r.get("agreement")}
     rows = ["| passages | path | queries | p50 ms | p99 ms | build s | index MB | peak RSS MB "
-            "| save s | disk MB | load s (fresh process) | same top-8 as rank-bm25 |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+            "| save s | disk MB | load s (fresh process) | RSS after load MB | same top-8 as rank-bm25 |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in sorted(results, key=lambda r: (r["passages"], PATHS.index(r["path"]))):
         def f(key, fmt):
             return format(r[key], fmt) if key in r else ""
@@ -248,7 +248,7 @@ def table(results: list[dict], tokens: dict[int, dict]) -> str:
             f"| {r['passages']:,} | {r['path']} | {r['queries']} | {r['p50_ms']:.3f} "
             f"| {r['p99_ms']:.3f} | {r['build_s']:.2f} | {r['index_mb']:.0f} "
             f"| {r['peak_rss_mb']:.0f} | {f('save_s', '.2f')} | {f('disk_mb', '.0f')} "
-            f"| {f('load_s', '.2f')} | {agree.get(r['passages'], '') if r['path'] == 'sparse' else ''} |")
+            f"| {f('load_s', '.2f')} | {f('loaded_rss_mb', '.0f')} | {agree.get(r['passages'], '') if r['path'] == 'sparse' else ''} |")
     lines = ["\n".join(rows), "", "Tokenizing (askfiles.index.terms, once per corpus):", ""]
     lines += [f"- {n:,} passages: {t['tokens']:,} tokens, {t['terms']:,} distinct terms, "
               f"{t['seconds']:.1f} s ({t['passages_per_s']:,.0f} passages/s)"
@@ -293,6 +293,8 @@ def main(argv: list[str] | None = None) -> None:
                     metavar=("AT_100K", "AT_1M"),
                     help="queries for rank-bm25 at >=100k and >=1M passages")
     ap.add_argument("--json", type=Path, default=HERE / "retrieval_speed.json")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the rows of --json for paths and sizes not run now")
     ap.add_argument("--png", type=Path, default=HERE / "retrieval_latency.png")
     ap.add_argument("--worker", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
     ap.add_argument("--load-worker", type=Path, help=argparse.SUPPRESS)
@@ -333,7 +335,18 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {path:9} {n:>9,}: p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms, "
                   f"build {r['build_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB "
                   f"({r['queries']} queries)", file=sys.stderr, flush=True)
-    summary = table(results, tokens)  # compares the hits, then they are dropped
+    agree = agreement(results)  # compares the hits, then they are dropped
+    if args.merge and args.json.exists():  # keep earlier rows of paths/sizes not rerun
+        done = {(r["path"], r["passages"]) for r in results}
+        old = json.loads(args.json.read_text())
+        results += [r for r in old["results"] if (r["path"], r["passages"]) not in done]
+        for r in results:
+            if r["path"] == "sparse" and r["passages"] not in agree and r.get("agreement"):
+                agree[r["passages"]] = r["agreement"]
+    for r in results:
+        if r["path"] == "sparse" and r["passages"] in agree:
+            r["agreement"] = agree[r["passages"]]
+    summary = table(results, tokens)
     for r in results:
         r.pop("hits", None)
     args.json.write_text(json.dumps({"results": results, "tokens": tokens,

@@ -166,7 +166,8 @@ class SparseBM25:
     def _buffer(self) -> np.ndarray:
         buf = getattr(self._local, "buf", None)
         if buf is None:  # one zeroed score array per thread, cleaned after each query
-            buf = self._local.buf = np.zeros(self.size)
+            buf = self._local.buf = np.empty(self.size)
+            buf.fill(0.0)  # touch every page now, not during a query
         return buf
 
     def top_k(self, query: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,27 +184,42 @@ class SparseBM25:
         for t in ids:  # in query order, repeats included: the same sums as rank-bm25
             a, z = indptr[t], indptr[t + 1]
             buf[indices[a:z]] += weights[a:z]
-        distinct = list(dict.fromkeys(ids))
-        parts = [indices[indptr[t]:indptr[t + 1]] for t in distinct]
-        cand = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        vals = buf[cand]
-        buf[cand] = 0.0
-        # A passage is listed once per distinct query term it holds, so the best
-        # k * len(distinct) entries hold at least k different passages; every
-        # passage of the top k scores at least the smallest of them.
-        m = len(cand)
-        kk = k * len(distinct)
-        if m > kk:
-            cut = np.partition(vals, m - kk)[m - kk]
-            keep = vals >= cut
-            cand, vals = cand[keep], vals[keep]
-        if len(parts) > 1:
-            cand, first = np.unique(cand, return_index=True)
-            vals = vals[first]
-        order = np.lexsort((cand, -vals))[:k]
-        cand, vals = cand[order], vals[order]
-        pos = vals > 0
-        return cand[pos].astype(np.int64), vals[pos]
+        # A lower bound of the k-th best score: the k-th best among the passages of
+        # the rarest query terms (enough of them to hold k passages). Every passage
+        # of the top k (ties included) scores at least that, so only those are sorted.
+        distinct = sorted(dict.fromkeys(ids), key=lambda t: indptr[t + 1] - indptr[t])
+        postings = int(sum(indptr[t + 1] - indptr[t] for t in distinct))
+        # A passage is listed once per term it holds, so the best k * (lists) entries
+        # hold at least k different passages.
+        parts, size = [], 0
+        for j, t in enumerate(distinct):
+            parts.append(indices[indptr[t]:indptr[t + 1]])
+            size += len(parts[-1])
+            if size >= k * len(parts):
+                break
+        every = j == len(distinct) - 1  # all the query's passages are in ``rare``
+        rare = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        vals = buf[rare]
+        kk = k * len(parts)
+        cut = np.partition(vals, len(vals) - kk)[len(vals) - kk] if len(vals) > kk else vals.min()
+        if every:
+            sel = rare[vals >= cut]
+            sel = np.unique(sel) if len(parts) > 1 else sel
+        elif postings * 8 > self.size:  # dense: one pass over the score array
+            sel = np.flatnonzero(buf >= cut)
+        else:
+            cand = np.concatenate([indices[indptr[t]:indptr[t + 1]] for t in distinct])
+            sel = np.unique(cand[buf[cand] >= cut])
+        top = buf[sel]
+        if postings * 8 > self.size:
+            buf.fill(0.0)
+        else:
+            for t in distinct:
+                buf[indices[indptr[t]:indptr[t + 1]]] = 0.0
+        order = np.lexsort((sel, -top))[:k]
+        sel, top = sel[order], top[order]
+        pos = top > 0
+        return sel[pos].astype(np.int64), top[pos]
 
     def search(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
         """The ``k`` best passages with a positive score, best first (ties by position)."""
