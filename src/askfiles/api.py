@@ -155,4 +155,5 @@ def openapi():
 def healthz():
     engine = holder().engine
     return jsonify({"status": "ok", "documents": len(engine.documents),
-                    "passages": len(engine.passages), "index_version": engine.version})
+                    "passages": len(engine.passages), "index_version": engine.version,
+                    "skipped": len(getattr(engine.corpus, "skipped", ()))})

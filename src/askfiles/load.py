@@ -91,6 +91,8 @@ def document_of(path: Path, root: Path, data: bytes) -> Document:
     ident = doc_id(path, root)
     suffix = path.suffix.lower()
     ex = formats.extract(suffix, data)
+    if not ex.text.strip():
+        raise ValueError("empty (no text to index)")
     meta = {"format": suffix.lstrip("."), "bytes": len(data), **ex.meta}
     return Document(id=ident, title=ex.title or ident, text=ex.text, meta=meta)
 
