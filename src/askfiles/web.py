@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from . import api, errors, pages
+from . import api, errors, pages, ratelimit
 
 # No inline script or style anywhere: everything comes from /static.
 CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -34,4 +34,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     errors.register(app)
+    ratelimit.install(app)
     app.after_request(_secure)

@@ -1,0 +1,91 @@
+"""The optional per-client rate limit: off by default, 429 in the JSON error shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from askfiles import create_app
+from askfiles.ratelimit import MAX_CLIENTS, RateLimiter
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_bucket_bursts_then_refills_at_the_rate():
+    clock = Clock()
+    rl = RateLimiter(60, clock)                 # one a second
+    assert all(rl.check("a") == 0 for _ in range(60))
+    wait = rl.check("a")
+    assert 0 < wait <= 1.0
+    assert rl.check("b") == 0                   # another client is not affected
+    clock.now += 1.0
+    assert rl.check("a") == 0
+    assert rl.check("a") > 0
+    clock.now += 3600
+    assert sum(rl.check("a") == 0 for _ in range(100)) == 60   # never more than the burst
+
+
+def test_memory_is_bounded():
+    rl = RateLimiter(10, Clock())
+    for i in range(MAX_CLIENTS + 500):
+        rl.check(f"10.0.{i // 256}.{i % 256}")
+    assert len(rl) == MAX_CLIENTS
+
+
+@pytest.fixture()
+def limited(seed_engine):
+    app = create_app({"engine": seed_engine, "rate_limit": 5, "TESTING": True})
+    clock = Clock()
+    app.extensions["askfiles.ratelimit"].clock = clock
+    return app, clock
+
+
+def test_429_json_with_retry_after(limited):
+    app, clock = limited
+    client = app.test_client()
+    for _ in range(5):
+        assert client.get("/api/documents").status_code == 200
+    resp = client.post("/api/ask", json={"question": "When did Cairncross die?"})
+    assert resp.status_code == 429 and resp.mimetype == "application/json"
+    assert resp.get_json()["error"]["code"] == "too_many_requests"
+    assert set(resp.get_json()["error"]) == {"code", "message"}
+    retry = int(resp.headers["Retry-After"])
+    assert 1 <= retry <= 12                     # 5 a minute: one every 12 s
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    clock.now += retry
+    assert client.get("/api/documents").status_code == 200
+
+
+def test_only_the_api_is_limited_and_clients_are_separate(limited):
+    app, _ = limited
+    a = app.test_client()
+    b = app.test_client()
+    for _ in range(5):
+        a.get("/api/documents", environ_base={"REMOTE_ADDR": "127.0.0.2"})
+    assert a.get("/api/documents", environ_base={"REMOTE_ADDR": "127.0.0.2"}).status_code == 429
+    assert b.get("/api/documents", environ_base={"REMOTE_ADDR": "127.0.0.3"}).status_code == 200
+    # The health check, the pages and static files are never limited.
+    for url in ("/healthz", "/", "/documents", "/static/style.css"):
+        assert a.get(url, environ_base={"REMOTE_ADDR": "127.0.0.2"}).status_code == 200
+    # A forged X-Forwarded-For does not buy a new bucket.
+    resp = a.get("/api/documents", environ_base={"REMOTE_ADDR": "127.0.0.2"},
+                 headers={"X-Forwarded-For": "10.9.9.9"})
+    assert resp.status_code == 429
+
+
+def test_off_by_default(seed_engine):
+    app = create_app({"engine": seed_engine, "TESTING": True})
+    assert "askfiles.ratelimit" not in app.extensions
+    client = app.test_client()
+    assert all(client.get("/api/documents").status_code == 200 for _ in range(100))
+
+
+def test_setting_from_the_environment(seed_engine, monkeypatch):
+    monkeypatch.setenv("ASKFILES_RATE_LIMIT", "2")
+    client = create_app({"engine": seed_engine}).test_client()
+    assert [client.get("/api/documents").status_code for _ in range(3)] == [200, 200, 429]
