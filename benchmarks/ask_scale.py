@@ -13,7 +13,7 @@ What is measured, per corpus size, in a fresh process:
 
 1. ``prepare`` (once, not timed as start-up): the corpus of ``make_corpus.py``
    is saved as one UTF-8 text file of all documents plus NumPy arrays of
-   document and passage offsets, and the sparse BM25 index is built and saved
+   document (byte) and passage (character) offsets, and the sparse BM25 index is built and saved
    (``SparseBM25.save``).
 2. start-up from the saved files: documents read, passages as a compact table
    (``PassageTable``: one Passage made on access), cheap annotations made on
@@ -176,6 +176,8 @@ def prepare(n: int) -> dict:
     """Save the corpus of ``n`` passages as text + offsets, and its sparse index."""
     d = saved_dir(n)
     if (d / "done").exists():
+        if not (d / "doc_byte_offsets.npy").exists():  # saved by an earlier version
+            _byte_offsets(d)
         return json.loads((d / "done").read_text())
     from retrieval_speed import passage_terms, tokenize
 
@@ -208,6 +210,7 @@ def prepare(n: int) -> dict:
     (d / "documents.json").write_text(json.dumps(meta, ensure_ascii=False))
     np.save(d / "doc_offsets.npy", np.asarray(doc_off, dtype=np.int64), allow_pickle=False)
     np.save(d / "passages.npy", np.asarray(cols, dtype=np.int64), allow_pickle=False)
+    _byte_offsets(d)
     t0 = time.perf_counter()
     have = [int(p.name.split("-")[1]) for p in OUT.glob("tokens-*") if (p / "vocab.json").exists()]
     if not any(s >= n for s in have):
@@ -219,6 +222,17 @@ def prepare(n: int) -> dict:
     return info
 
 
+def _byte_offsets(d: Path) -> None:
+    """Document offsets in bytes of texts.txt, from the character offsets."""
+    text = (d / "texts.txt").read_text(encoding="utf-8")
+    off = np.load(d / "doc_offsets.npy").tolist()
+    pos, out = 0, [0]
+    for a, z in zip(off[:-1], off[1:]):
+        pos += len(text[a:z].encode("utf-8"))
+        out.append(pos)
+    np.save(d / "doc_byte_offsets.npy", np.asarray(out, dtype=np.int64), allow_pickle=False)
+
+
 def start(n: int, eager: bool = False):
     """Engine over the saved corpus of ``n`` passages; returns it and the start-up numbers."""
     from askfiles.engine import Corpus, Engine
@@ -228,12 +242,13 @@ def start(n: int, eager: bool = False):
     d = saved_dir(n)
     base = rss_mb()
     t0 = time.perf_counter()
-    text = (d / "texts.txt").read_text(encoding="utf-8")
-    off = np.load(d / "doc_offsets.npy").tolist()
+    # each document decoded on its own: an ASCII one stays 1 byte a character
+    raw = (d / "texts.txt").read_bytes()
+    off = np.load(d / "doc_byte_offsets.npy").tolist()
     meta = json.loads((d / "documents.json").read_text(encoding="utf-8"))
-    docs = tuple(Document(i, title, text[a:z])
+    docs = tuple(Document(i, title, raw[a:z].decode("utf-8"))
                  for (i, title), a, z in zip(meta, off[:-1], off[1:]))
-    del text
+    del raw
     passages = PassageTable(docs, np.load(d / "passages.npy"))
     anns = CheapAnnotations(passages)
     if eager:

@@ -176,14 +176,16 @@ def worker(path: str, n: int, n_queries: int, index_dir: Path) -> dict:
     index_mb = rss_mb() - before
     for q in qs[:3]:  # warm caches; the sparse index warmed itself when built
         index.search(q, DEPTH)
-    times, hits = [], []
+    times, cpu, hits = [], [], []
     for q in qs:
-        t = time.perf_counter_ns()
+        c, t = time.thread_time_ns(), time.perf_counter_ns()
         h = index.search(q, DEPTH)
         times.append((time.perf_counter_ns() - t) / 1e6)
+        cpu.append((time.thread_time_ns() - c) / 1e6)
         hits.append(h)
     out = {"path": path, "passages": n, "queries": len(qs), "build_s": build,
            "p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "mean_ms": float(np.mean(times)),
+           "cpu_p50_ms": pct(cpu, 50), "load_avg": os.getloadavg()[0],
            "index_mb": index_mb, "rss_mb": rss_mb(), "peak_rss_mb": peak_rss_mb(),
            "base_rss_mb": base, "hits": hits}
     if path == "sparse":
@@ -238,15 +240,15 @@ def agreement(results: list[dict]) -> dict[int, str]:
 
 def table(results: list[dict], tokens: dict[int, dict]) -> str:
     agree = {r["passages"]: r["agreement"] for r in results if r.get("agreement")}
-    rows = ["| passages | path | queries | p50 ms | p99 ms | build s | index MB | peak RSS MB "
+    rows = ["| passages | path | queries | p50 ms | p99 ms | CPU p50 ms | load avg | build s | index MB | peak RSS MB "
             "| save s | disk MB | load s (fresh process) | RSS after load MB | same top-8 as rank-bm25 |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in sorted(results, key=lambda r: (r["passages"], PATHS.index(r["path"]))):
         def f(key, fmt):
             return format(r[key], fmt) if key in r else ""
         rows.append(
             f"| {r['passages']:,} | {r['path']} | {r['queries']} | {r['p50_ms']:.3f} "
-            f"| {r['p99_ms']:.3f} | {r['build_s']:.2f} | {r['index_mb']:.0f} "
+            f"| {r['p99_ms']:.3f} | {f('cpu_p50_ms', '.3f')} | {f('load_avg', '.1f')} | {r['build_s']:.2f} | {r['index_mb']:.0f} "
             f"| {r['peak_rss_mb']:.0f} | {f('save_s', '.2f')} | {f('disk_mb', '.0f')} "
             f"| {f('load_s', '.2f')} | {f('loaded_rss_mb', '.0f')} | {agree.get(r['passages'], '') if r['path'] == 'sparse' else ''} |")
     lines = ["\n".join(rows), "", "Tokenizing (askfiles.index.terms, once per corpus):", ""]
@@ -339,6 +341,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.merge and args.json.exists():  # keep earlier rows of paths/sizes not rerun
         done = {(r["path"], r["passages"]) for r in results}
         old = json.loads(args.json.read_text())
+        for r in old["results"]:
+            if r.get("agreement") and r["passages"] not in agree:
+                agree[r["passages"]] = r["agreement"]
         results += [r for r in old["results"] if (r["path"], r["passages"]) not in done]
         for r in results:
             if r["path"] == "sparse" and r["passages"] not in agree and r.get("agreement"):
