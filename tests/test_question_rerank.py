@@ -4,19 +4,20 @@ import math
 
 import pytest
 
-from askfiles.question import expected_types, wh_and_head
-from askfiles.rerank import PassageEvidence, SpanScorer, passage_score
+from askfiles.question import expected_types, gap_preposition, is_about_doc, wh_and_head
+from askfiles.rerank import PassageEvidence, SpanScorer, overlap_share, passage_score
 
 
 @pytest.mark.parametrize("words, pos, wh, head", [
     ("When did he confess ?", "ADV AUX PRON VERB PUNCT", "when", ""),
-    ("How many years did he spy ?", "SCONJ ADJ NOUN AUX PRON VERB PUNCT", "how many", ""),
+    ("How many years did he spy ?", "SCONJ ADJ NOUN AUX PRON VERB PUNCT", "how many", "years"),
     ("Which university did he attend ?", "DET NOUN AUX PRON VERB PUNCT", "which", "university"),
     ("In which city did he confess ?", "ADP DET NOUN AUX PRON VERB PUNCT", "which", "city"),
     ("What is the name of the river ?", "PRON AUX DET NOUN ADP DET NOUN PUNCT", "what", "name"),
     ("Tell me about it", "VERB PRON ADP PRON", "", ""),
 ])
 def test_wh_and_head(words, pos, wh, head):
+    # lemmas here are the lowercased words, so the head comes back as written
     w = words.split()
     assert wh_and_head(w, [x.lower() for x in w], pos.split()) == (wh, head)
 
@@ -52,13 +53,59 @@ def test_span_scorer_is_linear_and_confidence_is_a_probability():
     scorer = SpanScorer({"type_match": 2.0, "q_overlap": -1.0},
                         {"bias": -1.0, "share": 1.0, "coverage": 2.0, "score": 0.0})
     assert scorer.score({"type_match": 1.0, "q_overlap": 0.5, "unknown": 9.0}) == 1.5
-    high = scorer.confidence(3.0, [3.0, 0.0], coverage=1.0)
-    low = scorer.confidence(3.0, [3.0, 0.0], coverage=0.0)
-    assert 0.0 < low < high < 1.0
     share = math.exp(3) / (math.exp(3) + 1)
+    high = scorer.confidence(3.0, share, coverage=1.0)
+    low = scorer.confidence(3.0, share, coverage=0.0)
+    assert 0.0 < low < high < 1.0
     assert high == pytest.approx(1 / (1 + math.exp(-(-1 + share + 2))))
+
+
+def test_overlapping_spans_pool_their_probability():
+    places = [(2.0, (0, (3, 6))), (1.0, (0, (4, 6))), (1.0, (0, (8, 9))), (1.0, (1, (3, 6)))]
+    total = math.exp(2) + 3 * math.exp(1)
+    assert overlap_share(places, 0) == pytest.approx((math.exp(2) + math.exp(1)) / total)
+    assert overlap_share(places, 2) == pytest.approx(math.exp(1) / total)
 
 
 def test_shipped_weights_load():
     scorer = SpanScorer.load()
     assert scorer.weights and "bias" in scorer.calibration
+
+
+@pytest.mark.parametrize("words, pos, deps, heads, prep", [
+    # "In which city did he confess ?": "in" governs the wh-phrase
+    ("In which city did he confess ?", "ADP DET NOUN AUX PRON VERB PUNCT",
+     "prep det pobj aux nsubj ROOT punct", [5, 2, 0, 5, 5, 5, 5], "in"),
+    # "What did he work as at Bletchley Park ?": "as" is stranded, "at" has an object
+    ("What did he work as at Bletchley Park ?", "PRON AUX PRON VERB ADP ADP PROPN PROPN PUNCT",
+     "dobj aux nsubj ROOT prep prep compound pobj punct", [3, 3, 3, 3, 3, 3, 7, 5, 3], "as"),
+    ("Who recruited him ?", "PRON VERB PRON PUNCT", "nsubj ROOT dobj punct", [1, 1, 1, 1], ""),
+])
+def test_gap_preposition(words, pos, deps, heads, prep):
+    assert gap_preposition(words.split(), pos.split(), deps.split(), heads) == prep
+
+
+@pytest.mark.parametrize("lemmas, pos, about", [
+    ("when be the article publish ?", "ADV AUX DET NOUN VERB PUNCT", True),
+    ("who write this document ?", "PRON VERB DET NOUN PUNCT", True),
+    ("who release the declassify mi5 file ?", "PRON VERB DET VERB PROPN NOUN PUNCT", False),
+    ("when do cairncross confess ?", "ADV AUX PROPN VERB PUNCT", False),
+])
+def test_is_about_doc(lemmas, pos, about):
+    assert is_about_doc(lemmas.split(), pos.split()) is about
+
+
+def test_tree_distances_count_parse_edges_not_words():
+    from askfiles.extract import tree_distances
+    from askfiles.records import Annotation
+
+    # "Cairncross confessed on 16 February 1964 in Cleveland ."
+    heads = [1, 1, 1, 5, 5, 2, 1, 6, 1]
+    ann = Annotation(starts=tuple(range(9)), ends=tuple(range(1, 10)), lemmas=("x",) * 9,
+                     pos=("X",) * 9, deps=("dep",) * 9, heads=tuple(heads),
+                     sents=((0, 9),), ents=(), chunks=())
+    dist = tree_distances(ann, (0, 9), (1,))
+    assert dist[7] == 2      # Cleveland <- in <- confessed
+    assert dist[5] == 2      # 1964 <- on <- confessed
+    assert dist[3] == 3
+    assert tree_distances(ann, (0, 9), ()) == {}

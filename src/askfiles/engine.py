@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -16,13 +17,13 @@ from . import nlp
 from .config import load_config
 from .dates import normalize
 from .extract import (SentenceMatch, candidate_spans, match_sentences, span_features,
-                      token_terms)
+                      token_terms, tree_distances)
 from .index import PassageIndex, terms
 from .load import Skipped, load_corpus
 from .question import analyse
 from .records import (Annotation, Answer, Citation, Document, Passage, Question,
                       Result)
-from .rerank import PassageEvidence, SpanScorer, passage_score
+from .rerank import PassageEvidence, SpanScorer, overlap_share, passage_score
 from .split import split_documents
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 PASSAGES_READ = 4      # passages whose sentences are searched for the answer
 SENTENCES_READ = 8     # sentences whose spans are scored
 SNIPPET_MIN_CHARS = 60  # a shorter sentence is shown with its neighbour
+CONFIDENCE_POOL = 5    # distinct answers ordered by confidence before top_k is cut
+HEADER_CHARS = 600      # a document's opening lines: title, byline, date
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,12 @@ class Engine:
     def _idf(self, q: Question) -> dict[str, float]:
         return {t: (self.index.idf(t) or self._unseen_idf) for t in set(q.terms)}
 
+    def unseen_share(self, q: Question) -> float:
+        """The idf-weighted share of the question's terms that no passage holds."""
+        idf = self._idf(q)
+        total = sum(idf.values())
+        return sum(v for t, v in idf.items() if not self.index.idf(t)) / total if total else 1.0
+
     def candidates(self, q: Question) -> tuple[list[tuple[dict[str, float], SentenceMatch,
                                                             tuple[int, int], str]],
                                                  list[tuple[int, float]],
@@ -126,26 +135,60 @@ class Engine:
             return [], hits, None
         idf = self._idf(q)
         ranked = self._rerank(q, hits, idf)
-        sentences = sorted(
-            ((sm, rank, ps) for rank, (ps, _, sms, _) in enumerate(ranked[:PASSAGES_READ])
-             for sm in sms),
-            key=lambda x: -(x[0].match + 0.5 * x[2]))[:SENTENCES_READ]
+        pool = [(sm, rank, ps, ev) for rank, (ps, _, sms, ev) in enumerate(ranked[:PASSAGES_READ])
+                for sm in sms]
+        sentences = sorted(pool, key=lambda x: -(x[0].match + 0.5 * x[2]))[:SENTENCES_READ]
+        if q.about_doc:
+            sentences += self._header_sentences(ranked, {(x[0].passage, x[0].sent)
+                                                         for x in sentences})
         q_lemmas = frozenset(q.lemmas)
         q_ents = frozenset(e.text.lower() for e in q.entities)
         best_ps = ranked[0][0] or 1.0
         out = []
-        for sent_rank, (sm, p_rank, ps) in enumerate(sentences):
+        for sent_rank, (sm, p_rank, ps, ev) in enumerate(sentences):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             toks = self._toks(sm.passage)
+            tdist = tree_distances(ann, sm.sent, sm.matched)
             for span, (source, label) in candidate_spans(ann, text, sm.sent).items():
-                f = span_features(q, ann, text, toks, sm, span, source, label, q_lemmas, q_ents)
+                f = span_features(q, ann, text, toks, sm, span, source, label, q_lemmas, q_ents,
+                                  tdist)
                 if f is None:
                     continue
-                f["p_score"] = ps / best_ps
-                f["p_top"] = 1.0 if p_rank == 0 else 0.0
+                if ev is None:
+                    f["doc_header"] = 1.0
+                    if span == (sm.sent[0], sm.sent[1]) or _whole_line(text, ann, span):
+                        f["doc_header_line"] = 1.0  # a line of its own: a dateline, a byline
+                else:
+                    f["p_score"] = ps / best_ps
+                    f["p_bm25"] = ev.bm25
+                    f["p_top"] = 1.0 if p_rank == 0 else 0.0
+                    f["p_qents"] = ev.question_entities
+                    f["p_years"] = ev.years
                 f["sent_top"] = 1.0 if sent_rank == 0 else 0.0
                 out.append((f, sm, span, label))
         return out, hits, sentences[0][0] if sentences else None
+
+    def _header_sentences(self, ranked, taken: set) -> list:
+        """The opening lines (date, byline) of the best documents, for questions about them."""
+        out = []
+        docs = list(dict.fromkeys(self.passages[i].doc_id for _, i, _, _ in ranked))[:2]
+        for doc_id in docs:
+            first = self._first_passage(doc_id)
+            ann = self.annotations[first]
+            for a, b in ann.sents:
+                if ann.starts[a] > HEADER_CHARS:
+                    break
+                if (first, (a, b)) not in taken:
+                    out.append((SentenceMatch(first, (a, b), 0.0, ()), -1, 0.0, None))
+        return out
+
+    def _first_passage(self, doc_id: str) -> int:
+        if not hasattr(self, "_firsts"):
+            firsts: dict[str, int] = {}
+            for i, p in enumerate(self.passages):
+                firsts.setdefault(p.doc_id, i)
+            self._firsts = firsts
+        return self._firsts[doc_id]
 
     def _answers(self, q: Question, top_k: int, explain: bool) -> list[Answer]:
         cands, hits, best_sentence = self.candidates(q)
@@ -156,23 +199,27 @@ class Engine:
             return [self._answer(sm.passage, sm, sm.sent, "SENTENCE", 0.0, q, None)]
         scored = sorted(((self.scorer.score(f), f, sm, span, label)
                          for f, sm, span, label in cands), key=lambda x: -x[0])
-        all_scores = [s for s, *_ in scored]
+        places = [(score, (sm.passage, span)) for score, _, sm, span, _ in scored]
         answers: list[Answer] = []
         seen: set[str] = set()
-        for score, f, sm, span, label in scored:
+        for i, (score, f, sm, span, label) in enumerate(scored):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             key = " ".join(text[ann.starts[span[0]]:ann.ends[span[1] - 1]].lower().split())
             if key in seen:
                 continue
             seen.add(key)
-            conf = self.scorer.confidence(score, all_scores, sm.match)
+            conf = self.scorer.confidence(score, overlap_share(places, i), sm.match,
+                                          self.unseen_share(q))
             why = None
             if explain:
                 why = self._explain(q, sm, dict(hits).get(sm.passage, 0.0), f, score)
             answers.append(self._answer(sm.passage, sm, span, label or "PHRASE", conf, q, why))
-            if len(answers) >= top_k:
+            if len(answers) >= max(top_k, CONFIDENCE_POOL):
                 break
-        return answers
+        # The best-scored few are ordered by confidence, which pools overlapping
+        # spans; taking the pool whatever top_k is keeps the first answer the same.
+        answers.sort(key=lambda a: -a.score)
+        return answers[:top_k]
 
     def _rerank(self, q: Question, hits: list[tuple[int, float]], idf: dict[str, float]
                 ) -> list[tuple[float, int, list[SentenceMatch], PassageEvidence]]:
@@ -211,9 +258,8 @@ class Engine:
             nxt = next((s for s in ann.sents if s[0] == b), None)
             if nxt:
                 s_end = ann.ends[nxt[1] - 1]
-        # spaCy keeps trailing newlines as tokens of the sentence; a snippet should not.
-        while s_end > s_start and p.text[s_end - 1].isspace():
-            s_end -= 1
+        s_start, s_end = snippet_bounds(p.text, s_start, s_end, ann.starts[span[0]],
+                                        ann.ends[span[1] - 1])
         doc = self.documents[p.doc_id]
         s_start, s_end = p.start + s_start, p.start + s_end
         answer = doc.text[start:end]
@@ -252,6 +298,37 @@ class Engine:
                 counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
             self._counts = counts
         return self._counts.get(doc_id, 0)
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
+def snippet_bounds(text: str, start: int, end: int, a_start: int, a_end: int
+                   ) -> tuple[int, int]:
+    """The sentence [start, end) cut to the paragraph holding the answer, no edge spaces.
+
+    spaCy may run a sentence across a heading and its paragraph ("# Mill\n\nThe
+    old mill closed ..."); the snippet keeps only the answer's paragraph.
+    """
+    for m in _BLANK_LINE.finditer(text, start, a_start):
+        start = m.end()
+    m = _BLANK_LINE.search(text, a_end, end)
+    if m:
+        end = m.start()
+    while start < a_start and text[start].isspace():
+        start += 1
+    while end > a_end and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _whole_line(text: str, ann: Annotation, span: tuple[int, int]) -> bool:
+    """True when the span is all there is on its line(s) of text."""
+    start, end = ann.starts[span[0]], ann.ends[span[1] - 1]
+    before = text.rfind("\n", 0, start) + 1
+    after = text.find("\n", end)
+    after = len(text) if after < 0 else after
+    return not text[before:start].strip() and not text[end:after].strip()
 
 
 def _page_of(doc: Document, offset: int) -> int | None:

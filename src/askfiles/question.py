@@ -46,6 +46,12 @@ HEAD_TYPES: dict[tuple[str, ...], tuple[str, ...]] = {
 }
 _HEAD_INDEX = {w: types for words, types in HEAD_TYPES.items() for w in words}
 
+# A question about the document itself names it and asks only for its metadata.
+DOC_NOUNS = frozenset(("article", "document", "story", "report", "piece", "post", "page",
+                       "text", "file", "essay", "letter", "memo"))
+DOC_ASPECTS = frozenset(("publish", "write", "date", "author", "release", "post", "appear",
+                         "title", "call", "name", "date", "issue", "print"))
+
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 
 
@@ -56,7 +62,9 @@ def wh_and_head(words: list[str], lemmas: list[str], pos: list[str]) -> tuple[st
         if w in WH_WORDS:
             nxt = lower[i + 1] if i + 1 < len(lower) else ""
             if w == "how" and nxt in HOW:
-                return f"how {nxt}", ""
+                # "how many years" -> head "year": the unit the answer counts
+                head = lemmas[i + 2] if i + 2 < len(lower) and pos[i + 2] == "NOUN" else ""
+                return f"how {nxt}", head
             if w in ("what", "which", "whose"):
                 # "what year", "which university", "what kind of city" -> head noun
                 for j in range(i + 1, min(i + 5, len(lower))):
@@ -74,7 +82,9 @@ def wh_and_head(words: list[str], lemmas: list[str], pos: list[str]) -> tuple[st
 
 def expected_types(wh: str, head: str) -> tuple[str, ...]:
     """Entity labels an answer to this wh-phrase should carry; () if any phrase will do."""
-    if head in _HEAD_INDEX and wh in ("what", "which", "whose"):
+    if head in _HEAD_INDEX and wh in ("what", "which", "whose", "how many", "how much"):
+        if wh.startswith("how ") and _HEAD_INDEX[head] == DATE:
+            return HOW[wh.split()[1]]  # "how many years" counts years, it is not a date
         return _HEAD_INDEX[head]
     if wh in ("who", "whom", "whose"):
         return PERSON
@@ -85,6 +95,37 @@ def expected_types(wh: str, head: str) -> tuple[str, ...]:
     if wh.startswith("how "):
         return HOW[wh.split()[1]]
     return ()
+
+
+def is_about_doc(lemmas: list[str], pos: list[str]) -> bool:
+    """True for "When was the article published?", "Who wrote this document?"."""
+    content = [lem for lem, p in zip(lemmas, pos) if p in ("NOUN", "VERB", "PROPN", "ADJ")]
+    return (any(lem in DOC_NOUNS for lem in content)
+            and all(lem in DOC_NOUNS or lem in DOC_ASPECTS for lem in content))
+
+
+def gap_preposition(words: list[str], pos: list[str], deps: list[str],
+                    heads: list[int]) -> str:
+    """The preposition whose object the question asks for.
+
+    "In which city did he confess?" -> "in" (it governs the wh-phrase);
+    "What did he work as at Bletchley Park?" -> "as" (stranded, no object);
+    "What subject did he lecture in?" -> "in" (its object is the wh-phrase).
+    """
+    lower = [w.lower() for w in words]
+    wh = next((i for i, w in enumerate(lower) if w in WH_WORDS), None)
+    phrase = set()
+    if wh is not None:
+        if wh > 0 and pos[wh - 1] == "ADP":
+            return lower[wh - 1]
+        phrase = {wh, heads[wh]} if deps[wh] == "det" else {wh}
+    for i, p in enumerate(pos):
+        if p != "ADP" or deps[i] != "prep":
+            continue
+        objects = [j for j in range(len(words)) if j != i and heads[j] == i and deps[j] == "pobj"]
+        if not objects or any(j in phrase for j in objects):
+            return lower[i]
+    return ""
 
 
 def analyse(text: str, parse) -> Question:
@@ -104,4 +145,6 @@ def analyse(text: str, parse) -> Question:
         wh=wh,
         head=head,
         expected=expected_types(wh, head),
+        about_doc=is_about_doc(lemmas, pos),
+        gap_prep=gap_preposition(words, pos, [t.dep_ for t in doc], [t.head.i for t in doc]),
     )

@@ -88,6 +88,8 @@ class Question:
     wh: str
     head: str
     expected: tuple[str, ...]
+    about_doc: bool = False  # asks about the document itself (its date, author, title)
+    gap_prep: str = ""       # the preposition of the asked-for slot: "in" of "In which city"
 
 
 @dataclass(frozen=True)

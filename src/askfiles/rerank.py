@@ -10,7 +10,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Hashable, Mapping, Sequence
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
@@ -38,6 +38,24 @@ def passage_score(ev: PassageEvidence, w: Mapping[str, float] = PASSAGE_WEIGHTS)
             + w["sentence"] * ev.best_sentence)
 
 
+def overlap_share(places: Sequence[tuple[float, Hashable]], i: int) -> float:
+    """Softmax mass of candidate ``i`` and the candidates overlapping it.
+
+    ``places`` holds (score, (passage, (first, end))) per candidate. Spans
+    that overlap ("the War Office", "War Office") are one answer told two
+    ways, so their probability is pooled rather than split.
+    """
+    m = max(s for s, _ in places)
+    p_i, (passage, (a, b)) = places[i]
+    total = mine = 0.0
+    for score, (pj, (c, d)) in places:
+        e = math.exp(score - m)
+        total += e
+        if pj == passage and c < b and a < d:
+            mine += e
+    return mine / total
+
+
 class SpanScorer:
     """A linear model over named span features, with weights from a JSON file."""
 
@@ -56,17 +74,18 @@ class SpanScorer:
         w = self.weights
         return sum(w.get(name, 0.0) * value for name, value in features.items())
 
-    def confidence(self, top: float, scores: Iterable[float], coverage: float) -> float:
-        """0..1: how likely the best span answers the question.
+    def confidence(self, top: float, share: float, coverage: float,
+                   unseen: float = 0.0) -> float:
+        """0..1: how likely a span answers the question.
 
-        Combines the span's share of the softmax over all candidates with
-        ``coverage``, the idf-weighted share of the question found in its
-        sentence: a question the corpus does not mention scores low.
+        Combines the span's score, its share of the softmax over all
+        candidates (see :func:`overlap_share`), ``coverage``, the idf-weighted
+        share of the question found in its sentence, and ``unseen``, the
+        idf-weighted share of the question's terms that no passage holds: a
+        question about things the corpus never mentions scores low.
         """
-        scores = list(scores)
-        m = max(scores)
-        share = math.exp(top - m) / sum(math.exp(s - m) for s in scores)
         c = self.calibration
         z = (c.get("bias", -2.0) + c.get("share", 2.0) * share
-             + c.get("coverage", 5.0) * coverage + c.get("score", 0.0) * top)
+             + c.get("coverage", 5.0) * coverage + c.get("score", 0.0) * top
+             + c.get("unseen", 0.0) * unseen)
         return 1.0 / (1.0 + math.exp(-z))

@@ -281,7 +281,8 @@ def signatures(cfg: dict[str, Any]) -> dict[str, Any]:
         "spacy_model": name,
         "spacy_model_version": model_version(name),
         # annotation_of and the excluded pipes decide what an Annotation holds.
-        "annotation": _source_hash(nlp.annotation_of, tuple(nlp.EXCLUDE)),
+        "annotation": _source_hash(nlp.annotation_of, tuple(nlp.EXCLUDE),
+                                   nlp.PIPELINE_VERSION),
         "extract": formats.EXTRACT_VERSION,
         "split": _source_hash(split),
     }

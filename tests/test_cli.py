@@ -1,0 +1,76 @@
+"""The command line: ask (one question, --json, stdin), eval and clear errors."""
+
+import io
+import json
+
+import pytest
+
+from askfiles import cli
+from conftest import SEED_CORPUS, SEED_QUESTIONS
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A two-document corpus, so the tests own their saved index."""
+    (tmp_path / "a.txt").write_text(
+        "Harbour notes\n\nThe lighthouse at Port Ellen was built in 1832 by Robert Stevenson.\n")
+    (tmp_path / "b.md").write_text(
+        "# Mill\n\nThe old mill closed in 1911 after a fire destroyed the roof.\n")
+    return str(tmp_path)
+
+
+def test_ask_json_prints_the_answer_record(corpus, capsys):
+    assert cli.main(["ask", "Who built the lighthouse?", "--corpus", corpus, "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    top = body["answers"][0]
+    assert top["answer"] == "Robert Stevenson"
+    assert top["citation"]["document"] == "a.txt"
+    assert body["no_answer"] is False
+
+
+def test_ask_prints_answer_snippet_and_citation(corpus, capsys):
+    assert cli.main(["ask", "When did the mill close?", "--corpus", corpus,
+                     "--top-k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1. 1911  [1911]  (DATE, confidence ")
+    assert "“The old mill closed in 1911 after a fire destroyed the roof.”" in out
+    assert "— b.md, passage 0, characters " in out
+
+
+def test_ask_reads_questions_from_stdin_one_json_line_each(corpus, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(
+        "When was the lighthouse built?\n\nWhen did the mill close?\n"))
+    assert cli.main(["ask", "--corpus", corpus, "--top-k", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(x)["answers"][0]["answer"] for x in lines] == ["1832", "1911"]
+    assert json.loads(lines[0])["question"] == "When was the lighthouse built?"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ask", "   "], "the question is empty"),
+    (["ask", "Why?", "--corpus", "/nonexistent/folder"], "does not exist or is not a folder"),
+    (["eval", "/nonexistent/q.jsonl"], "No such file"),
+])
+def test_errors_say_what_went_wrong(argv, message, capsys, corpus):
+    if argv[0] == "ask" and "--corpus" not in argv:
+        argv = argv + ["--corpus", corpus]
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_top_k_is_bounded(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["ask", "x", "--top-k", "50"])
+    assert exc.value.code == 2
+    assert "--top-k" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not SEED_QUESTIONS.exists(), reason="../shared/eval is not beside the clone")
+def test_eval_prints_the_table(capsys):
+    assert cli.main(["eval", str(SEED_QUESTIONS), "--corpus", str(SEED_CORPUS)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("17 questions, corpus ")
+    header, first = out.splitlines()[1:3]
+    assert header.split() == ["type", "n", "EM", "F1", "snippet", "false", "abst.",
+                              "correct", "abst."]
+    assert first.split()[:2] == ["all", "17"]
