@@ -140,6 +140,7 @@ def _data_file(folder: Path, name: str) -> Path:
 def test_damaged_index_is_rebuilt_with_a_warning(tmp_path, caplog, damage):
     folder = corpus(tmp_path)
     first = open_corpus(folder, {})
+    first_annotations = list(first.annotations)   # read before the files are damaged
     if damage == "truncate-tokens":
         p = _data_file(folder, "tokens")
         p.write_bytes(p.read_bytes()[:200])
@@ -159,7 +160,7 @@ def test_damaged_index_is_rebuilt_with_a_warning(tmp_path, caplog, damage):
         built = open_corpus(folder, {})
     assert "unusable" in caplog.text and "rebuilding" in caplog.text
     assert built.report.rebuilt and built.report.passages_annotated == len(built.passages)
-    assert list(built.annotations) == list(first.annotations)
+    assert list(built.annotations) == first_annotations
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="askfiles.store"):
         again = open_corpus(folder, {})                       # and it is healthy again
@@ -217,13 +218,15 @@ def test_index_files_are_json_and_plain_numpy(tmp_path):
     folder = corpus(tmp_path)
     open_corpus(folder, {})
     gen = _data_file(folder, "tokens").parent
-    names = sorted(p.name for p in gen.iterdir())
-    assert all(n.endswith((".json", ".npy")) for n in names)
-    for p in gen.glob("*.npy"):
+    names = sorted(str(p.relative_to(gen)) for p in gen.rglob("*") if p.is_file())
+    assert all(n.endswith((".json", ".npy")) or n == "texts.txt" for n in names)
+    assert "bm25/meta.json" in names and "terms.npy" in names
+    for p in gen.rglob("*.npy"):
         arr = np.load(p, allow_pickle=False)
         assert arr.dtype != object
-    for p in gen.glob("*.json"):
+    for p in gen.rglob("*.json"):
         json.loads(p.read_text())
+    (gen / "texts.txt").read_text("utf-8")
 
 
 def test_index_dir_setting_and_off(tmp_path, caplog):
@@ -311,3 +314,130 @@ def test_parallel_annotation_above_threshold(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert store._n_process({}, store.PARALLEL_MIN) == 2
     assert store._n_process({"annotate_processes": 1}, 10**6) == 1
+
+
+# -- the compact saved corpus: passage table, saved BM25, memory maps ---------
+
+def test_passage_table_is_a_sequence_with_exact_values():
+    from askfiles.records import Document, Passage
+
+    docs = (Document("a.txt", "A", "Alpha one.\n\nAlpha two."),
+            Document("b.txt", "B", "Beta \U0001F600 only."))
+    rows = np.array([[0, 0, 10], [0, 12, 22], [1, 0, 12]])
+    table = store.PassageTable.of_rows(docs, rows)
+    expected = [Passage("a.txt", 0, 0, 10, "Alpha one."), Passage("a.txt", 1, 12, 22, "Alpha two."),
+                Passage("b.txt", 0, 0, 12, "Beta \U0001F600 only.")]
+    assert len(table) == 3
+    assert [table[i] for i in range(3)] == expected == list(table)
+    assert table[-1] == expected[-1] and table[1:] == expected[1:]
+    assert table == expected and table == tuple(expected)
+    assert table.text(1) == "Alpha two." and table.rows().tolist() == rows.tolist()
+    with pytest.raises(IndexError):
+        table[3]
+    with pytest.raises(IndexError):
+        table[-4]
+    assert list(store.PassageTable.of_rows(docs, np.zeros((0, 3), np.int64))) == []
+
+
+def test_built_corpus_is_compact_and_memory_mapped(tmp_path):
+    folder = corpus(tmp_path)
+    first = open_corpus(folder, {})
+    assert isinstance(first.passages, store.PassageTable)
+    for built in (first, open_corpus(folder, {})):
+        assert all(isinstance(a, np.memmap) for a in built.annotations.arrays.values())
+        for p in built.passages:
+            doc = next(d for d in built.documents if d.id == p.doc_id)
+            assert p.text == doc.text[p.start:p.end]
+
+
+def _hits(index, questions):
+    from askfiles.index import terms
+
+    return [index.search(terms(q), 8) for q in questions] + \
+        [index.scores(terms(q)).tolist() for q in questions] + \
+        [[index.idf(t) for t in terms(q)] for q in questions]
+
+
+QUESTIONS = ["When did the otter return to the Tamar?", "What do otters eat?",
+             "When is the lantern festival held in Hoi An?", "When did the mill close?",
+             "How many weavers did the Ashworth mill employ?", "zebra unknownword"]
+
+
+@pytest.mark.parametrize("threshold", [20000, 0])
+def test_saved_bm25_gives_the_hits_of_a_fresh_index(tmp_path, threshold):
+    from askfiles.index import PassageIndex, terms
+
+    folder = corpus(tmp_path)
+    cfg = {"sparse_threshold": threshold}
+    first = open_corpus(folder, cfg)
+    again = open_corpus(folder, cfg)
+    fresh = PassageIndex([terms(p.text) for p in again.passages], threshold)
+    assert again.index.kind == fresh.kind == ("rank-bm25" if threshold else "sparse")
+    assert _hits(first.index, QUESTIONS) == _hits(again.index, QUESTIONS) \
+        == _hits(fresh, QUESTIONS)
+    # an update: one file changed, one removed, one added; BM25 rebuilt from saved terms
+    write(folder, "mill.txt", DOC_C.replace("1968", "1971") + "\nThe looms went to Oldham.\n")
+    (folder / "otters.txt").unlink()
+    write(folder, "bells.txt", "Bell ringing\n\nThe tenor bell of the abbey weighs two tons.\n")
+    before = store.TOKENIZED
+    updated = open_corpus(folder, cfg)
+    assert store.TOKENIZED - before == updated.report.passages_annotated == 2
+    fresh = PassageIndex([terms(p.text) for p in updated.passages], threshold)
+    qs = QUESTIONS + ["How heavy is the tenor bell?", "Where did the looms go?"]
+    assert _hits(updated.index, qs) == _hits(fresh, qs)
+    assert _hits(open_corpus(folder, cfg).index, qs) == _hits(fresh, qs)
+    assert updated.index.idf("otter") == 0.0      # gone with its document
+
+
+def test_warm_restart_annotates_and_tokenizes_nothing(tmp_path, monkeypatch):
+    from askfiles import index as index_mod
+    from askfiles.engine import Engine
+
+    folder = corpus(tmp_path)
+    e1 = Engine.from_folder(folder, {"poll_seconds": 0})
+    calls = {"terms": 0, "annotate": 0}
+    real_terms, real_annotate = index_mod.terms, nlp.annotate
+
+    def counting_terms(text):
+        calls["terms"] += 1
+        return real_terms(text)
+
+    def counting_annotate(*a, **k):
+        calls["annotate"] += 1
+        return real_annotate(*a, **k)
+
+    for mod in (index_mod, store, __import__("askfiles.engine", fromlist=["terms"])):
+        monkeypatch.setattr(mod, "terms", counting_terms)
+    monkeypatch.setattr(nlp, "annotate", counting_annotate)
+    before = store.TOKENIZED
+    e2 = Engine.from_folder(folder, {"poll_seconds": 0})
+    assert calls == {"terms": 0, "annotate": 0} and store.TOKENIZED == before
+    assert e2.corpus.report.passages_annotated == 0
+    q = "When did the Ashworth cotton mill close?"
+    assert e2.ask(q).answers == e1.ask(q).answers
+
+
+def test_index_of_the_older_layout_is_upgraded_without_annotating(tmp_path):
+    """An index saved before texts.txt and bm25/ existed: documents.json holds the texts."""
+    folder = corpus(tmp_path)
+    age_all(folder)
+    first = open_corpus(folder, {})
+    mpath = folder / ".askfiles" / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    docs = [{"id": d.id, "title": d.title, "text": d.text, "meta": d.meta}
+            for d in first.documents]
+    path = folder / ".askfiles" / manifest["files"]["documents"]["path"]
+    path.write_text(json.dumps(docs))
+    manifest["files"]["documents"].update(bytes=path.stat().st_size,
+                                          sha256=store._file_digest(path))
+    for name in list(manifest["files"]):
+        if name in ("texts", "text_offsets", "terms") or name.startswith("bm25/"):
+            del manifest["files"][name]
+    mpath.write_text(json.dumps(manifest))
+    before = nlp.ANNOTATED
+    again = open_corpus(folder, {})
+    assert nlp.ANNOTATED == before and again.report.saved and not again.report.rebuilt
+    assert [d.text for d in again.documents] == [d.text for d in first.documents]
+    assert _hits(again.index, QUESTIONS) == _hits(first.index, QUESTIONS)
+    third = open_corpus(folder, {})
+    assert not third.report.saved and "texts" in json.loads(mpath.read_text())["files"]

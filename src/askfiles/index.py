@@ -91,6 +91,25 @@ class PassageIndex:
         index.size, index._bm25, index.sparse = sparse.size, None, sparse
         return index
 
+    @classmethod
+    def from_saved(cls, sparse, term_ids: np.ndarray, threshold: int | None) -> "PassageIndex":
+        """The index ``PassageIndex(passage_terms, threshold)`` would be, without tokenizing.
+
+        ``sparse`` is the passages' saved :class:`askfiles.sparse.SparseBM25` and
+        ``term_ids`` their terms as ids into ``sparse.vocab``, in order (passage
+        ``i`` is the next ``sparse.doc_len[i]`` ids). Above ``threshold`` the sparse
+        index answers; at or below it rank-bm25 is rebuilt from the same term lists.
+        """
+        if threshold is not None and sparse.size > threshold:
+            return cls.from_sparse(sparse)
+        vocab = sparse.vocab
+        ids = np.asarray(term_ids).tolist()
+        lists, k = [], 0
+        for n in np.asarray(sparse.doc_len).tolist():
+            lists.append([vocab[t] for t in ids[k:k + n]])
+            k += n
+        return cls(lists, threshold)
+
     @property
     def kind(self) -> str:
         """Which retrieval path answers: ``"sparse"`` or ``"rank-bm25"``."""

@@ -228,23 +228,28 @@ class SparseBM25:
 
     # -- saving -------------------------------------------------------------
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays :meth:`save` writes, by name (``<name>.npy``)."""
+        return {"indptr": self.indptr, "indices": self.indices, "weights": self.weights,
+                "idf": self.idf_values, "doc_len": self.doc_len}
+
+    def meta(self) -> dict:
+        """What :meth:`save` writes to ``meta.json`` (written last: the folder is complete)."""
+        return {"format": FORMAT, "version": FORMAT_VERSION, "k1": self.k1, "b": self.b,
+                "avgdl": self.avgdl, "passages": self.size, "terms": len(self.vocab),
+                "postings": int(len(self.indices))}
+
     def save(self, folder: Path | str) -> Path:
         """Write the index to ``folder`` as ``.npy`` arrays and JSON (no pickle)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        arrays = {"indptr": self.indptr, "indices": self.indices, "weights": self.weights,
-                  "idf": self.idf_values, "doc_len": self.doc_len}
-        for name, arr in arrays.items():
+        for name, arr in self.arrays().items():
             tmp = folder / f"{name}.tmp.npy"
             np.save(tmp, np.ascontiguousarray(arr), allow_pickle=False)
             tmp.replace(folder / f"{name}.npy")
         _write_json(folder / "vocab.json", self.vocab)
         # meta.json last: a folder with it is complete.
-        _write_json(folder / "meta.json", {
-            "format": FORMAT, "version": FORMAT_VERSION, "k1": self.k1, "b": self.b,
-            "avgdl": self.avgdl, "passages": self.size, "terms": len(self.vocab),
-            "postings": int(len(self.indices)),
-        })
+        _write_json(folder / "meta.json", self.meta())
         return folder
 
     @classmethod

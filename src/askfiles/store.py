@@ -3,10 +3,15 @@
 Layout of the index folder (default ``<corpus>/.askfiles/``; ``ASKFILES_INDEX_DIR``)::
 
     manifest.json           written last, atomically: versions + the data files
-    gen-<id>/documents.json   id, title, text, meta of every document
+    gen-<id>/documents.json   id, title, meta of every document
+    gen-<id>/texts.txt        the documents' texts, UTF-8, one after another
+    gen-<id>/text_offsets.npy byte offset of each document's text in texts.txt
     gen-<id>/files.json       fingerprint of every corpus file (size, mtime, sha256)
     gen-<id>/strings.json     the string table (lemmas, POS, deps, entity labels)
-    gen-<id>/*.npy            columnar annotations (NumPy, ``allow_pickle=False``)
+    gen-<id>/*.npy            passages, text hashes, columnar annotations (NumPy,
+                              ``allow_pickle=False``; memory-mapped on load)
+    gen-<id>/terms.npy        every passage's BM25 terms as ids into bm25/vocab.json
+    gen-<id>/bm25/            the BM25 index (:class:`askfiles.sparse.SparseBM25`)
     lock                      serialises builders (several server workers)
 
 Only safe formats are used (JSON and plain NumPy arrays, never pickle). A new
@@ -20,6 +25,13 @@ fingerprint is not read again (a file modified within :data:`RACY_NS` of the
 fingerprint is hashed once more, as the clock may not have moved). Passages
 are keyed by a hash of their text, so only passages whose text is new are
 annotated by spaCy, whatever changed around them.
+
+Start-up from an unchanged index tokenizes and annotates nothing: the passages
+are a NumPy table (:class:`PassageTable`), the annotations memory-mapped
+arrays (:class:`AnnotationTable`), and the BM25 index is loaded as saved
+(above ``sparse_threshold`` passages; below it rank-bm25 is rebuilt from the
+saved term lists). When documents change, only new passages are tokenized and
+the BM25 index is rebuilt from the saved terms of the others.
 """
 
 from __future__ import annotations
@@ -33,14 +45,16 @@ import logging
 import os
 import shutil
 import time
+from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from . import formats, nlp, split
+from .index import PassageIndex, terms
 from .config import load_config
 from .load import Skipped, check_file, check_link, check_root, corpus_files, doc_id, document_of, skip_reason
 from .records import Annotation, Document, Passage
@@ -52,6 +66,9 @@ VERSION = 1
 RACY_NS = 2_000_000_000          # mtimes this close to a check are re-hashed
 PARALLEL_MIN = 1000              # new passages from which annotation uses 2 processes
 VERIFY_MAX_BYTES = 256 << 20     # data files hashed on load up to this total size
+CHECK_ROWS = 1 << 20             # annotation rows whose string ids are checked when large
+ANNOTATE_CHUNK = 20_000          # annotations turned into columns at a time
+BM25_FILES = ("indptr", "indices", "weights", "idf", "doc_len")
 # Ragged annotation columns: name -> ints per row.
 #   tokens: start, end, head, lemma, pos, dep (strings as ids into strings.json)
 #   sents: first, end token; ents: first, end token, label id; chunks: first, end token
@@ -109,10 +126,73 @@ class Built:
     """A corpus ready for the engine, and the report of how it was made."""
 
     documents: tuple[Document, ...]
-    passages: tuple[Passage, ...]
+    passages: "PassageTable"
     annotations: Sequence[Annotation]
     skipped: tuple[Skipped, ...]
     report: BuildReport
+    index: Any = None            # PassageIndex from the saved BM25 (None: no passages)
+
+
+# -- passages as a table ----------------------------------------------------
+
+class PassageTable(Sequence[Passage]):
+    """Passages as NumPy columns (document number, n, start, end); a
+    :class:`Passage` is made on access, its text sliced from the document's."""
+
+    def __init__(self, documents: Sequence[Document], doc: np.ndarray, start: np.ndarray,
+                 end: np.ndarray, n: np.ndarray | None = None):
+        self.documents = documents
+        self.doc = np.ascontiguousarray(doc, dtype=np.int64)
+        self.start = np.ascontiguousarray(start, dtype=np.int64)
+        self.end = np.ascontiguousarray(end, dtype=np.int64)
+        if n is None:  # rank within the document (rows are in document order)
+            first = np.searchsorted(self.doc, self.doc, side="left")
+            n = np.arange(len(self.doc), dtype=np.int64) - first
+        self.n = np.ascontiguousarray(n, dtype=np.int64)
+
+    @classmethod
+    def of_rows(cls, documents: Sequence[Document], rows: np.ndarray) -> "PassageTable":
+        """From rows of (document number, start, end), as ``passages.npy`` holds them."""
+        rows = np.asarray(rows).reshape(-1, 3)
+        return cls(documents, rows[:, 0], rows[:, 1], rows[:, 2])
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self.doc)
+        if not 0 <= i < len(self.doc):
+            raise IndexError(i)
+        d = self.documents[int(self.doc[i])]
+        a, b = int(self.start[i]), int(self.end[i])
+        return Passage(d.id, int(self.n[i]), a, b, d.text[a:b])
+
+    def __iter__(self) -> Iterator[Passage]:
+        docs = self.documents
+        for d, n, a, b in zip(self.doc.tolist(), self.n.tolist(), self.start.tolist(),
+                              self.end.tolist()):
+            doc = docs[d]
+            yield Passage(doc.id, n, a, b, doc.text[a:b])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def text(self, i: int) -> str:
+        """Passage ``i``'s text."""
+        return self.documents[int(self.doc[i])].text[int(self.start[i]):int(self.end[i])]
+
+    def rows(self) -> np.ndarray:
+        """(document number, start, end) per passage, as saved."""
+        return np.stack([self.doc, self.start, self.end], axis=1) if len(self) else \
+            np.zeros((0, 3), dtype=np.int64)
 
 
 # -- lazy annotations -------------------------------------------------------
@@ -222,6 +302,18 @@ def _gather(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.nda
         out[name + "_ptr"] = new_ptr
         out[name] = np.ascontiguousarray(data[idx])
     return out
+
+
+def _gather_flat(ptr: np.ndarray, data: np.ndarray, rows: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The ragged rows ``rows`` of a one-column ragged array: (new ptr, data)."""
+    starts = np.asarray(ptr)[rows]
+    lens = np.asarray(ptr)[rows + 1] - starts
+    new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lens, out=new_ptr[1:])
+    idx = (np.arange(new_ptr[-1], dtype=np.int64)
+           - np.repeat(new_ptr[:-1], lens) + np.repeat(starts, lens))
+    return new_ptr, np.ascontiguousarray(np.asarray(data)[idx])
 
 
 def _compact_strings(arrays: dict[str, np.ndarray], strings: list[str]
@@ -363,6 +455,9 @@ class Saved:
     hashes: np.ndarray                        # [P, 16] uint8 text hashes
     arrays: dict[str, np.ndarray]
     strings: list[str]
+    bm25_dir: Path | None = None              # the saved SparseBM25 (None: not saved)
+    terms: np.ndarray | None = None           # [T] int32 term ids into the bm25 vocab
+    terms_ptr: np.ndarray | None = None       # [P + 1] row pointers of ``terms``
 
     @classmethod
     def empty(cls) -> "Saved":
@@ -397,7 +492,9 @@ def _load_saved(directory: Path, sig: dict[str, Any], root: Path) -> Saved:
         if not isinstance(e, dict) or "path" not in e:
             raise IndexDamaged(f"manifest.json lacks {name}")
         p = directory / e["path"]
-        if p.resolve().parent.parent != directory.resolve():
+        parts = Path(e["path"]).parts
+        if not (2 <= len(parts) <= 3 and parts[0].startswith("gen-")) or \
+                directory.resolve() not in p.resolve().parents:
             raise IndexDamaged(f"{name} points outside the index folder")
         try:
             size = p.stat().st_size
@@ -431,6 +528,23 @@ def _load_saved(directory: Path, sig: dict[str, Any], root: Path) -> Saved:
     if not (isinstance(documents, list) and isinstance(files, dict)
             and isinstance(strings, list)):
         raise IndexDamaged("documents, files or strings have the wrong shape")
+    if "texts" in entries:  # the texts apart, one UTF-8 file (older indexes: in the JSON)
+        offsets = npy("text_offsets", np.int64, 1)
+        try:
+            raw = path_of("texts").read_bytes()
+        except OSError as exc:
+            raise IndexDamaged(f"texts cannot be read ({exc})") from None
+        off = np.asarray(offsets).tolist()
+        if len(off) != len(documents) + 1 or (off and (off[0] != 0 or off[-1] != len(raw))) \
+                or any(a > b for a, b in zip(off[:-1], off[1:])):
+            raise IndexDamaged("text offsets do not match texts.txt")
+        try:
+            for d, a, b in zip(documents, off[:-1], off[1:]):
+                # each document decoded on its own: an ASCII text stays 1 byte a character
+                d["text"] = raw[a:b].decode("utf-8", "surrogatepass")
+        except (TypeError, UnicodeDecodeError) as exc:
+            raise IndexDamaged(f"texts.txt is damaged ({exc})") from None
+        del raw
     passages = npy("passages", np.int64, 2, 3)
     hashes = npy("hashes", np.uint8, 2, 16)
     arrays = {}
@@ -444,9 +558,29 @@ def _load_saved(directory: Path, sig: dict[str, Any], root: Path) -> Saved:
         arrays[name + "_ptr"], arrays[name] = ptr, data
     if len(hashes) != n:
         raise IndexDamaged("passage hashes and passages differ in number")
-    ids = np.concatenate([arrays["tokens"][:, 3:6].ravel(), arrays["ents"][:, 2]])
+    # String ids in range. A large index is checked on its first and last rows only
+    # (reading it all would page in gigabytes at start-up); its sizes were checked.
+    tok, ents = arrays["tokens"], arrays["ents"]
+    parts = ([tok[:CHECK_ROWS, 3:6].ravel(), tok[-CHECK_ROWS:, 3:6].ravel(),
+              ents[:CHECK_ROWS, 2], ents[-CHECK_ROWS:, 2]]
+             if len(tok) > 2 * CHECK_ROWS else [tok[:, 3:6].ravel(), ents[:, 2]])
+    ids = np.concatenate(parts)
     if len(ids) and (ids.min() < 0 or ids.max() >= len(strings)):
         raise IndexDamaged("string ids out of range")
+    bm25_dir = terms = terms_ptr = None
+    if "bm25/meta" in entries:
+        meta = json_of("bm25/meta")
+        for name in ("bm25/vocab",) + tuple("bm25/" + f for f in BM25_FILES):
+            path_of(name)
+        terms = npy("terms", np.int32, 1)
+        doc_len = npy("bm25/doc_len", np.int64, 1)
+        if not isinstance(meta, dict) or len(doc_len) != n or meta.get("passages") != n:
+            raise IndexDamaged("the BM25 index and the passages differ in number")
+        terms_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(doc_len, out=terms_ptr[1:])
+        if terms_ptr[-1] != len(terms):
+            raise IndexDamaged("saved terms do not match the BM25 index")
+        bm25_dir = path_of("bm25/meta").parent
     try:
         lengths = np.array([len(d["text"]) for d in documents], dtype=np.int64)
         for d in documents:
@@ -461,14 +595,19 @@ def _load_saved(directory: Path, sig: dict[str, Any], root: Path) -> Saved:
         # Text extraction changed: keep annotations (keyed by passage text), re-read files.
         documents, files = [], {}
         passages = passages[:0]
-    return Saved(manifest, documents, files, passages, hashes, arrays, strings)
+        bm25_dir = terms = terms_ptr = None
+    return Saved(manifest, documents, files, np.array(passages), hashes, arrays, strings,
+                 bm25_dir, terms, terms_ptr)
 
 
 def _save(directory: Path, sig: dict[str, Any], root: Path, old: Saved,
           documents: list[dict[str, Any]] | None, files: dict[str, dict[str, Any]],
           passages: np.ndarray | None, hashes: np.ndarray | None,
-          arrays: dict[str, np.ndarray] | None, strings: list[str] | None) -> None:
-    """Write a new generation; parts passed as None are kept from ``old``."""
+          arrays: dict[str, np.ndarray] | None, strings: list[str] | None,
+          bm25: Any = None, terms: np.ndarray | None = None) -> dict[str, Any]:
+    """Write a new generation; parts passed as None are kept from ``old``.
+
+    Returns the manifest's data file entries (paths relative to ``directory``)."""
     gen = f"gen-{time.time_ns():x}-{os.getpid()}"
     gdir = directory / gen
     gdir.mkdir(parents=True)
@@ -481,11 +620,34 @@ def _save(directory: Path, sig: dict[str, Any], root: Path, old: Saved,
         entries[name] = {"path": f"{gen}/{filename}", "bytes": p.stat().st_size,
                          "sha256": _file_digest(p)}
 
+    def keep(*names: str) -> None:
+        for name in names:
+            if name in old_entries:
+                entries[name] = old_entries[name]
+
     put("files", lambda p: _write_json(p, files), "files.json")
     if documents is None:
-        entries["documents"] = old_entries["documents"]
+        keep("documents", "texts", "text_offsets")
     else:
-        put("documents", lambda p: _write_json(p, documents), "documents.json")
+        encoded = [d["text"].encode("utf-8", "surrogatepass") for d in documents]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in encoded], out=offsets[1:])
+        put("texts", lambda p: _write_bytes(p, b"".join(encoded)), "texts.txt")
+        del encoded
+        put("text_offsets", lambda p: _write_npy(p, offsets), "text_offsets.npy")
+        put("documents", lambda p: _write_json(p, [{"id": d["id"], "title": d["title"],
+                                                     "meta": d["meta"]} for d in documents]),
+            "documents.json")
+    if bm25 is None:
+        keep("terms", *("bm25/" + f for f in BM25_FILES + ("vocab", "meta")))
+    else:
+        (gdir / "bm25").mkdir()
+        put("terms", lambda p: _write_npy(p, terms), "terms.npy")
+        for name, arr in bm25.arrays().items():
+            put("bm25/" + name, lambda p, a=arr: _write_npy(p, a), f"bm25/{name}.npy")
+        put("bm25/vocab", lambda p: _write_json(p, bm25.vocab), "bm25/vocab.json")
+        put("bm25/meta", lambda p: _write_json(p, bm25.meta()), "bm25/meta.json")
+        _fsync_dir(gdir / "bm25")
     if arrays is None:
         for name in ["strings", "passages", "hashes"] + [k for r in RAGGED
                                                           for k in (r, r + "_ptr")]:
@@ -515,6 +677,7 @@ def _save(directory: Path, sig: dict[str, Any], root: Path, old: Saved,
                 child.name.startswith("manifest.json.tmp-"):
             shutil.rmtree(child, ignore_errors=True) if child.is_dir() else \
                 child.unlink(missing_ok=True)
+    return entries
 
 
 # -- scanning the corpus ----------------------------------------------------
@@ -614,17 +777,10 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
 
     # 1. Files: reuse unchanged documents, read the rest.
     old_docs = {d["id"]: (i, d) for i, d in enumerate(old.documents)}
-    old_rows: dict[int, list[int]] = {}
-    if len(old.passages):
-        doc_col = np.asarray(old.passages[:, 0])
-        order = np.argsort(doc_col, kind="stable")
-        bounds = np.searchsorted(doc_col[order], np.arange(len(old.documents) + 1))
-        for i in range(len(old.documents)):
-            old_rows[i] = order[bounds[i]:bounds[i + 1]].tolist()
     paths = corpus_files(root)
     files: dict[str, dict[str, Any]] = {}
     docs: list[dict[str, Any]] = []          # id, title, text, meta
-    doc_rows: list[list[int] | None] = []    # old passage rows when the doc was reused
+    doc_rows: list[int | None] = []          # the old document number when reused
     skipped: list[Skipped] = []
     last_tick = time.perf_counter()
     for k, path in enumerate(paths):
@@ -650,7 +806,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             if rel in old_docs:
                 i, d = old_docs[rel]
                 docs.append(d)
-                doc_rows.append(old_rows.get(i, []) if split_sig_same else None)
+                doc_rows.append(i if split_sig_same else None)
                 files[rel] = entry
                 report.files_reused += 1
                 continue
@@ -672,7 +828,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                 and not old_entry.get("skip"):
             i, d = old_docs[rel]              # touched but identical: reuse as is
             docs.append(d)
-            doc_rows.append(old_rows.get(i, []) if split_sig_same else None)
+            doc_rows.append(i if split_sig_same else None)
             files[rel] = entry
             continue
         try:
@@ -691,34 +847,45 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     documents = tuple(Document(d["id"], d["title"], d["text"], d["meta"]) for d in docs)
 
     # 2. Passages: stored offsets for reused documents, split the others.
-    prow: list[list[int]] = []         # doc number, start, end per passage
-    source: list[int] = []             # old passage row, or -1 for a new passage
-    passages: list[Passage] = []
+    #    Columns: document number, start, end, old row (-1: new), order within the document.
+    parts: list[np.ndarray] = []
+    new_doc_of_old = np.full(len(old.documents), -1, dtype=np.int64)
+    for n, i in enumerate(doc_rows):
+        if i is not None:
+            new_doc_of_old[i] = n
+    if len(old.passages) and (new_doc_of_old >= 0).any():
+        keep_rows = np.flatnonzero(new_doc_of_old[old.passages[:, 0]] >= 0)
+        kept = old.passages[keep_rows]
+        parts.append(np.stack([new_doc_of_old[kept[:, 0]], kept[:, 1], kept[:, 2],
+                               keep_rows, keep_rows], axis=1))
+    split_rows = []
     for n, (doc, rows) in enumerate(zip(documents, doc_rows)):
-        if rows is not None:
-            for j, r in enumerate(rows):
-                _, a, b = (int(x) for x in old.passages[r])
-                passages.append(Passage(doc.id, j, a, b, doc.text[a:b]))
-                prow.append([n, a, b])
-                source.append(r)
-        else:
-            for p in split.split_document(doc):
-                passages.append(p)
-                prow.append([n, p.start, p.end])
-                source.append(-1)
+        if rows is None:
+            split_rows.extend((n, p.start, p.end, -1, p.n) for p in split.split_document(doc))
+    if split_rows:
+        parts.append(np.asarray(split_rows, dtype=np.int64).reshape(-1, 5))
+    cols = np.concatenate(parts) if parts else np.zeros((0, 5), dtype=np.int64)
+    if len(cols) and not (np.diff(cols[:, 0]) >= 0).all():
+        cols = cols[np.lexsort((cols[:, 4], cols[:, 0]))]
+    passages = PassageTable(documents, cols[:, 0], cols[:, 1], cols[:, 2])
+    prow = passages.rows()
+    source = cols[:, 3].copy()                 # old passage row, or -1 for a new passage
+    del cols, split_rows, parts
 
     # 3. Annotations: reuse by passage text, annotate what is new.
-    src = np.asarray(source, dtype=np.int64)
+    src = source.copy()
     new_idx = np.flatnonzero(src < 0)
     hashes = np.zeros((len(passages), 16), dtype=np.uint8)
     if len(src) and len(new_idx) < len(src):
         hashes[src >= 0] = np.asarray(old.hashes)[src[src >= 0]]
     to_annotate: list[int] = []
     if len(new_idx):
-        old_by_hash = {bytes(h): r for r, h in enumerate(np.asarray(old.hashes))}
+        old_by_hash = {h: r for r, h in enumerate(
+            np.ascontiguousarray(old.hashes).view("S16").ravel().tolist())} \
+            if len(old.hashes) else {}
         first_new: dict[bytes, int] = {}
         for i in new_idx.tolist():
-            h = text_hash(passages[i].text)
+            h = text_hash(passages.text(i))
             hashes[i] = np.frombuffer(h, dtype=np.uint8)
             r = old_by_hash.get(h)
             if r is not None:
@@ -728,7 +895,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             else:
                 first_new[h] = len(to_annotate)
                 to_annotate.append(i)
-    new_anns = _annotate([passages[i].text for i in to_annotate], cfg, progress)
+        del old_by_hash, first_new
     report.passages_annotated = len(to_annotate)
     report.passages_reused = len(passages) - len(to_annotate)
 
@@ -749,41 +916,146 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                 strings.append(s)
             return i
 
-        new_cols = columns_of(new_anns, intern)
-        pool = _concat({k: np.asarray(v) for k, v in old.arrays.items()}, new_cols)
-        # Rows of the pool (old rows, then the new annotations) in passage order.
+        new_cols = _annotate_columns((passages.text(i) for i in to_annotate),
+                                     len(to_annotate), cfg, progress, intern)
         n_old = len(old.arrays["tokens_ptr"]) - 1
         rows = src.copy()
         rows[to_annotate] = n_old + np.arange(len(to_annotate), dtype=np.int64)
         dup = rows <= -2                  # a repeat of a text annotated just now
         rows[dup] = n_old + (-2 - rows[dup])
-        arrays = _gather(pool, rows.astype(np.int64)) if len(rows) else _empty_arrays()
-        arrays, strings = _compact_strings(arrays, strings) if len(rows) else (arrays, [])
-        passages_arr = np.asarray(prow, dtype=np.int64).reshape(-1, 3)
+        n_pool = n_old + len(to_annotate)
+        if n_old == 0 and len(rows) == n_pool and np.array_equal(
+                rows, np.arange(n_pool, dtype=np.int64)):
+            arrays = new_cols             # a first build: the new rows are the table
+        else:
+            # Rows of the pool (old rows, then the new annotations) in passage order.
+            pool = _concat({k: np.asarray(v) for k, v in old.arrays.items()}, new_cols)
+            del new_cols
+            arrays = _gather(pool, rows.astype(np.int64)) if len(rows) else _empty_arrays()
+            del pool
+        used = np.zeros(n_pool, dtype=bool)
+        used[rows] = True
+        if not used.all():                # some old rows are gone: drop their strings
+            arrays, strings = _compact_strings(arrays, strings) if len(rows) else (arrays, [])
+        passages_arr = prow
     else:
         arrays = {k: v for k, v in old.arrays.items()}
         strings = old.strings
         passages_arr = None
-    table = AnnotationTable(arrays, strings)
 
-    # 4. Save: data files when documents or passages changed, fingerprints when they did.
-    files_changed = files != old.files
-    if directory is not None and (changed or files_changed):
+    # 4. BM25: loaded as saved when nothing changed; otherwise rebuilt from the saved
+    #    terms of the kept passages and the terms of the new ones.
+    threshold = cfg.get("sparse_threshold")
+    bm25 = terms_arr = None
+    index = None
+    if not changed and old.bm25_dir is not None:
         try:
-            _save(directory, sig, root, old,
-                  docs if changed else None, files,
-                  passages_arr, hashes if changed else None,
-                  arrays if changed else None, strings if changed else None)
+            from .sparse import SparseBM25
+
+            index = PassageIndex.from_saved(SparseBM25.load(old.bm25_dir, mmap=True),
+                                            old.terms, threshold)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("saved BM25 index is unusable (%s); rebuilding it", exc)
+    if index is None and len(passages):
+        bm25, terms_arr = _bm25_of(passages, source, old)
+        index = PassageIndex.from_saved(bm25, terms_arr, threshold)
+
+    # 5. Save: data files when documents or passages changed, fingerprints when they did.
+    files_changed = files != old.files
+    rewrite_docs = changed or "texts" not in old.manifest.get("files", {"texts": 1})
+    if directory is not None and (changed or files_changed or bm25 is not None
+                                  or rewrite_docs):
+        try:
+            entries = _save(directory, sig, root, old,
+                            docs if rewrite_docs else None, files,
+                            passages_arr, hashes if changed else None,
+                            arrays if changed else None, strings if changed else None,
+                            bm25, terms_arr)
             report.saved = True
+            if changed:  # serve the annotations from the saved files, memory-mapped
+                arrays = {name: np.load(directory / entries[name]["path"], mmap_mode="r",
+                                        allow_pickle=False) for name in arrays}
         except OSError as exc:
             log.warning("could not save the index in %s (%s); it is kept in memory",
                         directory, exc)
+    table = AnnotationTable(arrays, strings)
     report.documents, report.passages = len(documents), len(passages)
     report.skipped = tuple(skipped)
     report.files = files
     report.seconds = time.perf_counter() - t0
     log.info("corpus %s: %s", root, report.summary().replace("\n", "; "))
-    return Built(documents, tuple(passages), table, tuple(skipped), report)
+    return Built(documents, passages, table, tuple(skipped), report, index)
+
+
+TOKENIZED = 0  # passages tokenized for BM25 by this process (tests count them)
+
+
+def _bm25_of(passages: PassageTable, source: np.ndarray, old: Saved):
+    """The sparse BM25 index of ``passages`` and their term ids (into its vocabulary).
+
+    Passages kept from ``old`` (``source >= 0``) reuse their saved terms; the
+    others are tokenized."""
+    global TOKENIZED
+    from .sparse import SparseBM25
+
+    vocab: list[str] = []
+    old_vocab = None
+    keep = source >= 0
+    if old.bm25_dir is not None and old.terms is not None and keep.any():
+        try:
+            old_vocab = json.loads((old.bm25_dir / "vocab.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            old_vocab = None
+    lens = np.zeros(len(passages), dtype=np.int64)
+    pieces: dict[int, np.ndarray] = {}
+    if old_vocab is not None:
+        vocab = list(old_vocab)
+        kept_rows = np.flatnonzero(keep)
+        ptr, data = _gather_flat(old.terms_ptr, old.terms, source[kept_rows])
+        lens[kept_rows] = np.diff(ptr)
+        keep_data = (kept_rows, ptr, data)
+    else:
+        keep_data = None
+    ids = {t: i for i, t in enumerate(vocab)}
+    new_rows = np.flatnonzero(~keep) if old_vocab is not None else np.arange(len(passages))
+    flat = array("i")
+    for i in new_rows.tolist():
+        toks = terms(passages.text(i))
+        lens[i] = len(toks)
+        flat.extend([ids.setdefault(t, len(ids)) for t in toks])
+    TOKENIZED += len(new_rows)
+    vocab = list(ids)
+    del ids
+    new_data = np.frombuffer(flat, dtype=np.int32) if len(flat) else np.zeros(0, np.int32)
+    # All term ids in passage order.
+    ptr = np.zeros(len(passages) + 1, dtype=np.int64)
+    np.cumsum(lens, out=ptr[1:])
+    out = np.empty(int(ptr[-1]), dtype=np.int32)
+    if keep_data is not None:
+        kept_rows, kptr, kdata = keep_data
+        klens = np.diff(kptr)
+        dst = np.repeat(ptr[kept_rows], klens) + (
+            np.arange(len(kdata), dtype=np.int64) - np.repeat(kptr[:-1], klens))
+        out[dst] = kdata
+        del dst, kdata
+    if len(new_rows):
+        nlens = lens[new_rows]
+        nptr = np.zeros(len(new_rows) + 1, dtype=np.int64)
+        np.cumsum(nlens, out=nptr[1:])
+        dst = np.repeat(ptr[new_rows], nlens) + (
+            np.arange(len(new_data), dtype=np.int64) - np.repeat(nptr[:-1], nlens))
+        out[dst] = new_data
+        del dst
+    del new_data, flat
+    # Terms no passage holds any more leave the vocabulary (their idf would not be 0).
+    df = np.bincount(out, minlength=len(vocab)) if len(out) else np.zeros(len(vocab), int)
+    if not (df > 0).all():
+        used = np.flatnonzero(df > 0)
+        remap = np.full(len(vocab), -1, dtype=np.int32)
+        remap[used] = np.arange(len(used), dtype=np.int32)
+        out = remap[out]
+        vocab = [vocab[i] for i in used.tolist()]
+    return SparseBM25.from_ids(vocab, out, lens), out
 
 
 def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False) -> None:
@@ -791,23 +1063,44 @@ def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False) ->
     skipped.append(Skipped(rel, reason))
 
 
-def _annotate(texts: list[str], cfg: dict[str, Any], progress: Progress | None
-              ) -> list[Annotation]:
-    """spaCy annotations of the new passages, with progress reports."""
-    if not texts:
-        return []
-    n_process = _n_process(cfg, len(texts))
-    out: list[Annotation] = []
+def _annotate_columns(texts: Iterable[str], total: int, cfg: dict[str, Any],
+                      progress: Progress | None, intern: Callable[[str], int]
+                      ) -> dict[str, np.ndarray]:
+    """spaCy annotations of the new passages as columns, with progress reports.
+
+    Turned into columns :data:`ANNOTATE_CHUNK` at a time, so a million
+    passages never exist as a million Python records at once."""
+    if not total:
+        return _empty_arrays()
+    n_process = _n_process(cfg, total)
+    chunks: list[dict[str, np.ndarray]] = []
+    batch: list[Annotation] = []
+    done = 0
     t0 = last = time.perf_counter()
     if progress:
-        progress({"phase": "annotate", "passages": 0, "total_passages": len(texts),
+        progress({"phase": "annotate", "passages": 0, "total_passages": total,
                   "rate": 0.0, "processes": n_process})
     for ann in nlp.annotate(texts, cfg.get("spacy_model", ""), n_process=n_process):
-        out.append(ann)
+        batch.append(ann)
+        done += 1
+        if len(batch) >= ANNOTATE_CHUNK:
+            chunks.append(columns_of(batch, intern))
+            batch = []
         now = time.perf_counter()
-        if progress and (now - last > 0.5 or len(out) == len(texts)):
+        if progress and (now - last > 0.5 or done == total):
             last = now
-            progress({"phase": "annotate", "passages": len(out),
-                      "total_passages": len(texts),
-                      "rate": len(out) / max(now - t0, 1e-9), "processes": n_process})
+            progress({"phase": "annotate", "passages": done, "total_passages": total,
+                      "rate": done / max(now - t0, 1e-9), "processes": n_process})
+    if batch or not chunks:
+        chunks.append(columns_of(batch, intern))
+    out = chunks[0]
+    if len(chunks) > 1:
+        out = {}
+        for name in RAGGED:
+            ptrs, base = [chunks[0][name + "_ptr"]], chunks[0][name + "_ptr"][-1]
+            for c in chunks[1:]:
+                ptrs.append(c[name + "_ptr"][1:] + base)
+                base += c[name + "_ptr"][-1]
+            out[name + "_ptr"] = np.concatenate(ptrs)
+            out[name] = np.concatenate([c.pop(name) for c in chunks])
     return out
