@@ -40,10 +40,11 @@ class Corpus:
     """Everything the engine answers from: documents, passages and their annotations."""
 
     documents: tuple[Document, ...]
-    passages: tuple[Passage, ...]
+    passages: Sequence[Passage]         # a tuple, or the saved index's PassageTable
     annotations: Sequence[Annotation]   # a tuple, or the saved index's lazy table
     skipped: tuple[Skipped, ...] = ()
     report: Any = None                  # store.BuildReport: reuse, fingerprints, timings
+    index: Any = None                   # PassageIndex loaded from the saved index
 
 
 def build_corpus(folder: Path | str, config: dict[str, Any] | None = None,
@@ -54,7 +55,7 @@ def build_corpus(folder: Path | str, config: dict[str, Any] | None = None,
 
     built = open_corpus(folder, load_config(config), progress)
     return Corpus(built.documents, built.passages, built.annotations, built.skipped,
-                  built.report)
+                  built.report, built.index)
 
 
 def corpus_version(docs: Sequence[Document]) -> str:
@@ -77,6 +78,8 @@ class Engine:
         self.passages = corpus.passages
         self.annotations = corpus.annotations
         self._toks = lru_cache(maxsize=4096)(self._token_terms)
+        if index is None:
+            index = corpus.index
         self.index = index if index is not None else PassageIndex(
             [terms(p.text) for p in self.passages], self.config["sparse_threshold"])
         self.scorer = scorer or SpanScorer.load()
