@@ -23,7 +23,8 @@ What is measured, per corpus size, in a fresh process:
    alone (``engine.index.search``) for the same questions.
 
 The lazy passage and annotation tables stand in for the compact saved corpus
-of ``askfiles.store`` (issue 4). ``--eager`` instead holds every Passage and
+of ``askfiles.store``; ``benchmarks/store_scale.py`` measures the real one
+(``askfiles.store`` + ``Engine.from_folder``, same cheap annotation mode). ``--eager`` instead holds every Passage and
 cheap Annotation as Python objects, as ``Engine`` does with ``build_corpus``,
 to show what that costs per passage (run it at 10k/100k, not 1M).
 
