@@ -78,6 +78,8 @@ class Engine:
         self.passages = corpus.passages
         self.annotations = corpus.annotations
         self._toks = lru_cache(maxsize=4096)(self._token_terms)
+        # A sentence's candidate spans do not depend on the question.
+        self._spans = lru_cache(maxsize=16384)(self._sentence_spans)
         if index is None:
             index = corpus.index
         self.index = index if index is not None else PassageIndex(
@@ -95,6 +97,9 @@ class Engine:
         """Build an engine over a corpus folder (``ASKFILES_CORPUS`` when not given)."""
         cfg = load_config(config)
         return cls(build_corpus(folder or cfg["corpus"], cfg), cfg)
+
+    def _sentence_spans(self, i: int, sent: tuple[int, int]):
+        return tuple(candidate_spans(self.annotations[i], self.passages[i].text, sent))
 
     def _token_terms(self, i: int) -> list[str]:
         return token_terms(self.annotations[i], self.passages[i].text)
@@ -152,11 +157,11 @@ class Engine:
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             toks = self._toks(sm.passage)
             tdist = tree_distances(ann, sm.sent, sm.matched)
-            for span, (source, label) in candidate_spans(ann, text, sm.sent).items():
-                f = span_features(q, ann, text, toks, sm, span, source, label, q_lemmas, q_ents,
-                                  tdist)
+            for c in self._spans(sm.passage, sm.sent):
+                f = span_features(q, ann, toks, sm, c, q_lemmas, q_ents, tdist)
                 if f is None:
                     continue
+                span, label = c.span, c.label
                 if ev is None:
                     f["doc_header"] = 1.0
                     if span == (sm.sent[0], sm.sent[1]) or _whole_line(text, ann, span):
@@ -205,12 +210,16 @@ class Engine:
         places = [(score, (sm.passage, span)) for score, _, sm, span, _ in scored]
         answers: list[Answer] = []
         seen: set[str] = set()
+        taken: list[tuple[int, tuple[int, int]]] = []
         for i, (score, f, sm, span, label) in enumerate(scored):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             key = " ".join(text[ann.starts[span[0]]:ann.ends[span[1] - 1]].lower().split())
-            if key in seen:
+            # One answer per place: "the War Office" and "War" are the same answer.
+            if key in seen or any(p == sm.passage and a < span[1] and span[0] < b
+                                  for p, (a, b) in taken):
                 continue
             seen.add(key)
+            taken.append((sm.passage, span))
             conf = self.scorer.confidence(score, overlap_share(places, i), sm.match,
                                           self.unseen_share(q))
             why = None

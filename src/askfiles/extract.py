@@ -106,25 +106,61 @@ def span_root(ann: Annotation, a: int, b: int) -> int:
     return a
 
 
-def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]
-                    ) -> dict[tuple[int, int], tuple[str, str]]:
-    """Spans worth considering in a sentence -> (source, entity label or '')."""
+@dataclass(frozen=True)
+class Span:
+    """A candidate span and what is known of it before any question is asked."""
+
+    span: tuple[int, int]
+    source: str            # "ent", "chunk" or "word"
+    label: str             # entity label, or ""
+    lab: str               # entity label, or "NP:" + the POS of its head
+    root: int              # the span's syntactic head
+    gov: int               # the word the span hangs on
+    dep: str
+    content: tuple[int, ...]  # positions of its content words
+    surface: str           # lower-cased text
+    length: str            # length bucket
+    has_num: bool
+    prep: str              # the preposition it is the object of, or ""
+    gpe_region: bool       # "Cleveland, Ohio": a place followed by its region
+
+
+def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[Span]:
+    """Spans worth considering in a sentence (question-independent, so cacheable)."""
     a, b = sent
-    out: dict[tuple[int, int], tuple[str, str]] = {}
+    found: dict[tuple[int, int], tuple[str, str]] = {}
     for s, e, label in ann.ents:
         if a <= s and e <= b:
-            out[(s, e)] = ("ent", label)
+            found[(s, e)] = ("ent", label)
     left, right = _subtree_bounds(ann, a, b)
     spans = [(s, e) for s, e in ann.chunks if a <= s and e <= b]
     spans += [(left[i], right[i] + 1) for i in range(a, b) if ann.pos[i] in SPAN_ROOT_POS]
     spans += [(i, i + 1) for i in range(a, b) if ann.pos[i] in SPAN_ROOT_POS]
     for s, e in spans:
         s, e = _trim(ann, text, s, e)
-        if 0 < e - s <= MAX_SPAN_TOKENS and (s, e) not in out:
-            out[(s, e)] = ("chunk" if e - s > 1 else "word", "")
+        if 0 < e - s <= MAX_SPAN_TOKENS and (s, e) not in found:
+            found[(s, e)] = ("chunk" if e - s > 1 else "word", "")
         if e - s > 1 and text[ann.starts[s]:ann.ends[s]].lower() in DETERMINERS:
-            if (s + 1, e) not in out:
-                out[(s + 1, e)] = ("chunk", "")
+            if (s + 1, e) not in found:
+                found[(s + 1, e)] = ("chunk", "")
+    ent_starts = {s: label for s, _, label in ann.ents}
+    out = []
+    for (s, e), (source, label) in found.items():
+        content = tuple(i for i in range(s, e) if ann.pos[i] in CONTENT_POS)
+        if not content:
+            continue
+        root = span_root(ann, s, e)
+        gov = ann.heads[root]
+        out.append(Span(
+            span=(s, e), source=source, label=label,
+            lab=label or ("NP:" + ann.pos[root]), root=root, gov=gov, dep=ann.deps[root],
+            content=content, surface=text[ann.starts[s]:ann.ends[e - 1]].lower(),
+            length=_len_bucket(e - s),
+            has_num=any(ann.pos[i] == "NUM" for i in range(s, e)),
+            prep=ann.lemmas[gov] if gov != root and ann.pos[gov] == "ADP" else "",
+            gpe_region=(label == "GPE" and e + 1 < b and text[ann.starts[e]:ann.ends[e]] == ","
+                        and ent_starts.get(e + 1) == "GPE"),
+        ))
     return out
 
 
@@ -132,42 +168,42 @@ def _len_bucket(n: int) -> str:
     return str(n) if n <= 4 else ("5-7" if n <= 7 else "8+")
 
 
-def span_features(q: Question, ann: Annotation, text: str, toks: list[str],
-                  sm: SentenceMatch, span: tuple[int, int], source: str, label: str,
-                  q_lemmas: frozenset[str], q_ents: frozenset[str],
+def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMatch,
+                  c: Span, q_lemmas: frozenset[str], q_ents: frozenset[str],
                   tdist: dict[int, int] | None = None) -> dict[str, float] | None:
     """Evidence that a span answers the question; None when it only repeats the question."""
-    s, e = span
-    content = [i for i in range(s, e) if ann.pos[i] in CONTENT_POS]
-    if not content:
+    s, e = c.span
+    terms = q.terms
+    in_q = 0
+    for i in c.content:
+        if toks[i] and (toks[i] in terms or ann.lemmas[i] in q_lemmas):
+            in_q += 1
+    if in_q == len(c.content):
         return None
-    in_q = sum(1 for i in content if toks[i] and (toks[i] in q.terms or ann.lemmas[i] in q_lemmas))
-    overlap = in_q / len(content)
-    if overlap == 1.0:
-        return None
-    surface = text[ann.starts[s]:ann.ends[e - 1]].lower()
-    root = span_root(ann, s, e)
-    gov = ann.heads[root]
-    lab = label or ("NP:" + ann.pos[root])
+    root, gov, lab = c.root, c.gov, c.lab
     wh = q.wh or "none"
-    lb = _len_bucket(e - s)
-    matched_outside = [i for i in sm.matched if not s <= i < e]
-    if matched_outside:
-        dist = min(s - i if i < s else i - e + 1 for i in matched_outside)
-    else:
-        dist = 0
+    dist = None
+    for i in sm.matched:
+        if i < s:
+            d = s - i
+        elif i >= e:
+            d = i - e + 1
+        else:
+            continue
+        if dist is None or d < dist:
+            dist = d
     f: dict[str, float] = {
         "bias": 1.0,
-        f"src:{source}": 1.0,
-        f"lab:{lab}": 1.0,
+        "src:" + c.source: 1.0,
+        "lab:" + lab: 1.0,
         f"wh:{wh}|lab:{lab}": 1.0,
-        f"wh:{wh}|dep:{ann.deps[root]}": 1.0,
-        f"wh:{wh}|len:{lb}": 1.0,
-        f"len:{lb}": 1.0,
-        "q_overlap": overlap,
+        f"wh:{wh}|dep:{c.dep}": 1.0,
+        f"wh:{wh}|len:{c.length}": 1.0,
+        "len:" + c.length: 1.0,
+        "q_overlap": in_q / len(c.content),
         "sent_match": sm.match,
-        "dist": math.log1p(dist) if matched_outside else 0.0,
-        "dist_none": 0.0 if matched_outside else 1.0,
+        "dist": math.log1p(dist) if dist is not None else 0.0,
+        "dist_none": 0.0 if dist is not None else 1.0,
     }
     if tdist is not None:
         # Parse-tree distance: "confessed on 16 February 1964 in Cleveland" is five
@@ -178,33 +214,41 @@ def span_features(q: Question, ann: Annotation, text: str, toks: list[str],
     if q.head:
         f[f"head:{q.head}|lab:{lab}"] = 1.0
     if q.expected:
-        if label in q.expected:
+        if c.label in q.expected:
             f["type_match"] = 1.0
-        elif label:
+        elif c.label:
             f["type_other_ent"] = 1.0
         else:
             f["type_not_ent"] = 1.0
-    if surface in q_ents:
+    if c.surface in q_ents:
         f["is_q_entity"] = 1.0
-    if s > sm.sent[0] and toks[s - 1] and toks[s - 1] in q.terms:
+    if s > sm.sent[0] and toks[s - 1] and toks[s - 1] in terms:
         f["left_in_q"] = 1.0
-    if e < sm.sent[1] and toks[e] and toks[e] in q.terms:
+    if e < sm.sent[1] and toks[e] and toks[e] in terms:
         f["right_in_q"] = 1.0
-    if gov != root and (toks[gov] in q.terms or ann.lemmas[gov] in q_lemmas):
+    if gov != root and (toks[gov] in terms or ann.lemmas[gov] in q_lemmas):
         f["gov_in_q"] = 1.0
-        f[f"wh:{wh}|gov_in_q|dep:{ann.deps[root]}"] = 1.0
-    if gov != root and ann.pos[gov] == "ADP":
+        f[f"wh:{wh}|gov_in_q|dep:{c.dep}"] = 1.0
+    if c.prep:
         # "work as [a translator]", "confessed in [Cleveland]": the preposition and
         # the word it hangs on, echoed by the question, point at the answer.
-        prep = ann.lemmas[gov]
-        f[f"wh:{wh}|prep:{prep}"] = 1.0
-        if prep == q.gap_prep:
+        f[f"wh:{wh}|prep:{c.prep}"] = 1.0
+        if c.prep == q.gap_prep:
             f["prep_is_gap"] = 1.0
-        if prep in q_lemmas:
+        if c.prep in q_lemmas:
             f["prep_in_q"] = 1.0
             up = ann.heads[gov]
-            if up != gov and (toks[up] in q.terms or ann.lemmas[up] in q_lemmas):
+            if up != gov and (toks[up] in terms or ann.lemmas[up] in q_lemmas):
                 f["prep_and_head_in_q"] = 1.0
-    if any(ann.pos[i] == "NUM" for i in range(s, e)):
+    anchor = ann.heads[gov] if c.prep else gov
+    if q.root and anchor != root and ann.lemmas[anchor] == q.root:
+        # The span hangs (maybe through a preposition) on the question's own verb.
+        f["anchor_is_q_root"] = 1.0
+        f[f"wh:{wh}|anchor_is_q_root"] = 1.0
+    if c.gpe_region:
+        f["gpe_region"] = 1.0
+        if q.head:
+            f[f"head:{q.head}|gpe_region"] = 1.0
+    if c.has_num:
         f[f"wh:{wh}|has_num"] = 1.0
     return f

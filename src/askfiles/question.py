@@ -147,4 +147,6 @@ def analyse(text: str, parse) -> Question:
         expected=expected_types(wh, head),
         about_doc=is_about_doc(lemmas, pos),
         gap_prep=gap_preposition(words, pos, [t.dep_ for t in doc], [t.head.i for t in doc]),
+        root=next((t.lemma_.lower() for t in doc if t.dep_ == "ROOT"
+                   and t.pos_ in ("VERB", "AUX")), ""),
     )

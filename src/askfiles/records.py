@@ -90,6 +90,7 @@ class Question:
     expected: tuple[str, ...]
     about_doc: bool = False  # asks about the document itself (its date, author, title)
     gap_prep: str = ""       # the preposition of the asked-for slot: "in" of "In which city"
+    root: str = ""           # lemma of the question's main verb: "confess"
 
 
 @dataclass(frozen=True)

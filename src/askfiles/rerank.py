@@ -71,8 +71,11 @@ class SpanScorer:
 
     def score(self, features: Mapping[str, float]) -> float:
         """The linear score of one span."""
-        w = self.weights
-        return sum(w.get(name, 0.0) * value for name, value in features.items())
+        get = self.weights.get
+        total = 0.0
+        for name, value in features.items():
+            total += get(name, 0.0) * value
+        return total
 
     def confidence(self, top: float, share: float, coverage: float,
                    unseen: float = 0.0) -> float:
