@@ -107,3 +107,12 @@ def test_snippet_stays_in_the_answers_paragraph(text, answer, snippet):
     a = text.index(answer)
     s, e = snippet_bounds(text, 0, len(text), a, a + len(answer))
     assert text[s:e] == snippet
+
+
+@pytest.mark.parametrize("question", [
+    "Where was Cairncross born?",            # "born" is nowhere in the corpus
+    "How many children did Cairncross have?",
+    "What is the capital of Australia?",
+])
+def test_questions_about_what_the_corpus_never_mentions_are_not_answered(seed_engine, question):
+    assert seed_engine.ask(question).no_answer

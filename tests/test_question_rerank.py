@@ -109,3 +109,11 @@ def test_tree_distances_count_parse_edges_not_words():
     assert dist[5] == 2      # 1964 <- on <- confessed
     assert dist[3] == 3
     assert tree_distances(ann, (0, 9), ()) == {}
+
+
+def test_questions_mostly_about_unseen_things_lose_confidence():
+    scorer = SpanScorer({}, {"bias": 1.0, "share": 0.0, "coverage": 0.0, "score": 0.0})
+    seen = scorer.confidence(0.0, 1.0, 1.0, unseen=0.25)
+    assert seen == pytest.approx(1 / (1 + math.exp(-1)))
+    assert scorer.confidence(0.0, 1.0, 1.0, unseen=0.5) == pytest.approx(seen * 0.5)
+    assert scorer.confidence(0.0, 1.0, 1.0, unseen=1.0) == 0.0

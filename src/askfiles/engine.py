@@ -128,10 +128,11 @@ class Engine:
         return {t: (self.index.idf(t) or self._unseen_idf) for t in set(q.terms)}
 
     def unseen_share(self, q: Question) -> float:
-        """The idf-weighted share of the question's terms that no passage holds."""
-        idf = self._idf(q)
-        total = sum(idf.values())
-        return sum(v for t, v in idf.items() if not self.index.idf(t)) / total if total else 1.0
+        """The share of the question's distinct terms that no passage holds."""
+        distinct = set(q.terms)
+        if not distinct:
+            return 1.0
+        return sum(1 for t in distinct if not self.index.idf(t)) / len(distinct)
 
     def candidates(self, q: Question) -> tuple[list[tuple[dict[str, float], SentenceMatch,
                                                             tuple[int, int], str]],
@@ -211,6 +212,7 @@ class Engine:
         answers: list[Answer] = []
         seen: set[str] = set()
         taken: list[tuple[int, tuple[int, int]]] = []
+        unseen = self.unseen_share(q)
         for i, (score, f, sm, span, label) in enumerate(scored):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             key = " ".join(text[ann.starts[span[0]]:ann.ends[span[1] - 1]].lower().split())
@@ -220,8 +222,7 @@ class Engine:
                 continue
             seen.add(key)
             taken.append((sm.passage, span))
-            conf = self.scorer.confidence(score, overlap_share(places, i), sm.match,
-                                          self.unseen_share(q))
+            conf = self.scorer.confidence(score, overlap_share(places, i), sm.match, unseen)
             why = None
             if explain:
                 why = self._explain(q, sm, dict(hits).get(sm.passage, 0.0), f, score)
