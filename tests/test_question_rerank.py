@@ -117,3 +117,13 @@ def test_questions_mostly_about_unseen_things_lose_confidence():
     assert seen == pytest.approx(1 / (1 + math.exp(-1)))
     assert scorer.confidence(0.0, 1.0, 1.0, unseen=0.5) == pytest.approx(seen * 0.5)
     assert scorer.confidence(0.0, 1.0, 1.0, unseen=1.0) == 0.0
+
+
+def test_proper_noun_runs_are_the_names_in_a_question():
+    from askfiles.question import proper_noun_runs
+
+    text = "When did Kim Philby defect to Moscow?"
+    tokens = [(0, 4, "ADV"), (5, 8, "AUX"), (9, 12, "PROPN"), (13, 19, "PROPN"),
+              (20, 26, "VERB"), (27, 29, "ADP"), (30, 36, "PROPN"), (36, 37, "PUNCT")]
+    assert [text[a:b] for a, b in proper_noun_runs(tokens)] == ["Kim Philby", "Moscow"]
+    assert proper_noun_runs([]) == []

@@ -128,6 +128,19 @@ def gap_preposition(words: list[str], pos: list[str], deps: list[str],
     return ""
 
 
+def proper_noun_runs(tokens: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Character ranges of runs of proper nouns: the names a question mentions."""
+    runs: list[tuple[int, int]] = []
+    for start, end, pos in tokens:
+        if pos != "PROPN":
+            continue
+        if runs and runs[-1][1] in (start, start - 1):
+            runs[-1] = (runs[-1][0], end)
+        else:
+            runs.append((start, end))
+    return runs
+
+
 def analyse(text: str, parse) -> Question:
     """A :class:`Question` from its text; ``parse`` is the spaCy pipeline call."""
     doc = parse(text)
@@ -135,7 +148,8 @@ def analyse(text: str, parse) -> Question:
     lemmas = [t.lemma_.lower() for t in doc]
     pos = [t.pos_ for t in doc]
     wh, head = wh_and_head(words, lemmas, pos)
-    ents = tuple(Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents)
+    ents = tuple(Entity(text[a:b], "PROPN", a, b) for a, b in proper_noun_runs(
+        [(t.idx, t.idx + len(t.text), t.pos_) for t in doc]))
     return Question(
         text=text,
         terms=tuple(terms(text)),
