@@ -116,3 +116,16 @@ def test_snippet_stays_in_the_answers_paragraph(text, answer, snippet):
 ])
 def test_questions_about_what_the_corpus_never_mentions_are_not_answered(seed_engine, question):
     assert seed_engine.ask(question).no_answer
+
+
+def test_passage_counts_and_first_passage_agree_with_the_passages(seed_engine):
+    from askfiles.engine import Corpus, Engine
+
+    ids = [p.doc_id for p in seed_engine.passages]
+    plain = Engine(Corpus(seed_engine.corpus.documents, tuple(seed_engine.passages),
+                          tuple(seed_engine.annotations)), {"poll_seconds": 0})
+    for engine in (seed_engine, plain):   # a saved PassageTable, then plain tuples
+        for doc_id in set(ids):
+            assert engine.passage_count(doc_id) == ids.count(doc_id)
+            assert engine._first_passage(doc_id) == ids.index(doc_id)
+        assert engine.passage_count("no/such/doc.txt") == 0

@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from . import nlp
 from .config import load_config
 from .dates import normalize
@@ -87,6 +89,7 @@ class Engine:
         self.scorer = scorer or SpanScorer.load()
         self.version = corpus_version(corpus.documents)
         self._parse_lock = threading.Lock()
+        self._per_doc: dict[str, tuple[int, int]] | None = None
         # Unseen question terms weigh as much as the rarest possible term.
         n = max(len(self.passages), 1)
         self._unseen_idf = math.log(1.0 + (n + 0.5) / 0.5)
@@ -192,12 +195,24 @@ class Engine:
         return out
 
     def _first_passage(self, doc_id: str) -> int:
-        if not hasattr(self, "_firsts"):
-            firsts: dict[str, int] = {}
-            for i, p in enumerate(self.passages):
-                firsts.setdefault(p.doc_id, i)
-            self._firsts = firsts
-        return self._firsts[doc_id]
+        return self._doc_passages()[doc_id][0]
+
+    def _doc_passages(self) -> dict[str, tuple[int, int]]:
+        """Each document's first passage number and passage count, worked out once."""
+        if self._per_doc is None:
+            per_doc: dict[str, tuple[int, int]] = {}
+            table = self.passages
+            if hasattr(table, "doc") and hasattr(table, "documents"):
+                # A saved PassageTable has the document column: no Passage objects needed.
+                for d, first, count in zip(*np.unique(table.doc, return_index=True,
+                                                      return_counts=True)):
+                    per_doc[table.documents[int(d)].id] = (int(first), int(count))
+            else:
+                for i, p in enumerate(table):
+                    first, count = per_doc.get(p.doc_id, (i, 0))
+                    per_doc[p.doc_id] = (first, count + 1)
+            self._per_doc = per_doc
+        return self._per_doc
 
     def _answers(self, q: Question, top_k: int, explain: bool) -> list[Answer]:
         cands, hits, best_sentence = self.candidates(q)
@@ -305,12 +320,7 @@ class Engine:
 
     def passage_count(self, doc_id: str) -> int:
         """How many passages a document was split into."""
-        if not hasattr(self, "_counts"):
-            counts: dict[str, int] = {}
-            for p in self.passages:
-                counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
-            self._counts = counts
-        return self._counts.get(doc_id, 0)
+        return self._doc_passages().get(doc_id, (0, 0))[1]
 
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
