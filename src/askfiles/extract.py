@@ -144,8 +144,11 @@ def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[S
             if (s + 1, e) not in found:
                 found[(s + 1, e)] = ("chunk", "")
     ent_starts = {s: label for s, _, label in ann.ents}
+    ent_spans = {(s, e): label for s, e, label in ann.ents}
     out = []
     for (s, e), (source, label) in found.items():
+        if not label and _place_with_region(ann, text, ent_spans, s, e):
+            label = "GPE"  # "Cleveland, Ohio" is a place as much as "Cleveland" is
         content = tuple(i for i in range(s, e) if ann.pos[i] in CONTENT_POS)
         if not content:
             continue
@@ -162,6 +165,14 @@ def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[S
                         and ent_starts.get(e + 1) == "GPE"),
         ))
     return out
+
+
+def _place_with_region(ann: Annotation, text: str, ent_spans: dict, s: int, e: int) -> bool:
+    """True for a span that is exactly "<place>, <place>" ("Cleveland, Ohio")."""
+    for k in range(s + 1, e - 1):
+        if text[ann.starts[k]:ann.ends[k]] == ",":
+            return ent_spans.get((s, k)) == "GPE" and ent_spans.get((k + 1, e)) == "GPE"
+    return False
 
 
 def _len_bucket(n: int) -> str:
