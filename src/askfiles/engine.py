@@ -21,12 +21,11 @@ from .dates import normalize
 from .extract import (SentenceMatch, candidate_spans, match_sentences, span_features,
                       token_terms, tree_distances)
 from .index import PassageIndex, terms
-from .load import Skipped, load_corpus
+from .load import Skipped
 from .question import analyse
 from .records import (Annotation, Answer, Citation, Document, Passage, Question,
                       Result)
 from .rerank import PassageEvidence, SpanScorer, overlap_share, passage_score
-from .split import split_documents
 
 log = logging.getLogger(__name__)
 

@@ -1022,7 +1022,6 @@ def _bm25_of(passages: PassageTable, source: np.ndarray, old: Saved):
         except (OSError, ValueError):
             old_vocab = None
     lens = np.zeros(len(passages), dtype=np.int64)
-    pieces: dict[int, np.ndarray] = {}
     if old_vocab is not None:
         vocab = list(old_vocab)
         kept_rows = np.flatnonzero(keep)
