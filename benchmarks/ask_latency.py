@@ -24,6 +24,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+from benchlib import time_asks  # noqa: E402
 
 SEED_QUESTIONS = ROOT.parent / "shared" / "eval" / "seed_dev_questions.jsonl"
 
@@ -51,19 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     build = time.perf_counter() - t0
     for q in qs:  # warm-up: spaCy loaded, caches filled
         engine.ask(q, args.top_k)
-    ask, cpu, analyse, retrieve = [], [], [], []
-    for _ in range(args.repeats):
-        for q in qs:
-            c, t = time.thread_time_ns(), time.perf_counter_ns()
-            engine.ask(q, args.top_k)
-            ask.append((time.perf_counter_ns() - t) / 1e6)
-            cpu.append((time.thread_time_ns() - c) / 1e6)
-            t = time.perf_counter_ns()
-            parsed = engine.analyse(q)
-            analyse.append((time.perf_counter_ns() - t) / 1e6)
-            t = time.perf_counter_ns()
-            engine.index.search(parsed.terms, engine.config["retrieve_depth"])
-            retrieve.append((time.perf_counter_ns() - t) / 1e6)
+    ask, cpu, analyse, retrieve = time_asks(engine, qs * args.repeats, args.top_k)
     print(f"corpus {args.corpus.name}/: {len(engine.passages)} passages, "
           f"{engine.index.kind} retrieval; engine ready in {build:.1f} s; "
           f"{len(qs)} questions x {args.repeats}; load average "

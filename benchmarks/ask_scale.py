@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
 import make_corpus  # noqa: E402
+from benchlib import time_asks  # noqa: E402
 from retrieval_speed import pct, peak_rss_mb, questions, rss_mb  # noqa: E402
 
 from askfiles.index import STOPWORDS  # noqa: E402
@@ -272,18 +273,7 @@ def worker(n: int, n_queries: int, eager: bool) -> dict:
     for q in qs[n_queries:]:  # warm-up on other questions: spaCy, stem cache
         engine.ask(q)
     qs = qs[:n_queries]
-    ask, cpu, retr, analyse = [], [], [], []
-    for q in qs:
-        c, t = time.thread_time_ns(), time.perf_counter_ns()
-        engine.ask(q)
-        ask.append((time.perf_counter_ns() - t) / 1e6)
-        cpu.append((time.thread_time_ns() - c) / 1e6)
-        t = time.perf_counter_ns()
-        parsed = engine.analyse(q)
-        analyse.append((time.perf_counter_ns() - t) / 1e6)
-        t = time.perf_counter_ns()
-        engine.index.search(parsed.terms, engine.config["retrieve_depth"])
-        retr.append((time.perf_counter_ns() - t) / 1e6)
+    ask, cpu, analyse, retr = time_asks(engine, qs)
     out.update(passages=n, queries=len(qs), mode="eager" if eager else "lazy",
                ask_p50_ms=pct(ask, 50), ask_p99_ms=pct(ask, 99), ask_cpu_p50_ms=pct(cpu, 50),
                load_avg=os.getloadavg()[0],

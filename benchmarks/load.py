@@ -103,8 +103,10 @@ def client(port: int, plan: list, offset: int, stop: float, tally: Tally) -> Non
     conn.close()
 
 
-def phase(port: int, plan: list, clients: int, seconds: float) -> dict:
-    tally = Tally()
+def run_clients(client, port: int, plan: list, clients: int, seconds: float, tally
+                ) -> float:
+    """``clients`` threads running ``client(port, plan, offset, stop, tally)`` until
+    ``seconds`` have passed; the elapsed time in s. (Shared with soak.py.)"""
     stop = time.perf_counter() + seconds
     threads = [threading.Thread(target=client, args=(port, plan, k * 7, stop, tally))
                for k in range(clients)]
@@ -113,11 +115,22 @@ def phase(port: int, plan: list, clients: int, seconds: float) -> dict:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def percentile_ms(lat: list[float], p: float, empty: float) -> float:
+    """Nearest-rank ``p`` quantile (0 to 1) of sorted latencies in s, in ms;
+    ``empty`` when there are none."""
+    return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else empty
+
+
+def phase(port: int, plan: list, clients: int, seconds: float) -> dict:
+    tally = Tally()
+    elapsed = run_clients(client, port, plan, clients, seconds, tally)
     lat = sorted(tally.latencies)
 
     def pct(p: float) -> float:
-        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+        return percentile_ms(lat, p, float("nan"))
 
     total = len(lat) + tally.errors
     return {"requests": total, "rps": total / elapsed, "p50_ms": pct(0.50),
@@ -141,6 +154,33 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 180) -> dict:
     raise SystemExit("askfiles serve did not answer /healthz in time")
 
 
+def start_server(corpus: str, workers: int, env: dict | None = None,
+                 stderr=subprocess.DEVNULL) -> tuple[subprocess.Popen, int, dict]:
+    """``askfiles serve`` on a free loopback port, ready; (process, port, /healthz).
+    ``env`` is added to this process's environment."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "askfiles.cli", "serve", "--corpus", corpus,
+           "--host", HOST, "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=dict(os.environ, **(env or {})),
+                            stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+    try:
+        health = wait_ready(port, proc)
+    except BaseException:
+        stop_server(proc)
+        raise
+    return proc, port, health
+
+
+def stop_server(proc: subprocess.Popen) -> int:
+    """SIGTERM, then SIGKILL after 30 s; the exit status."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
@@ -151,14 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="also print the results as JSON")
     args = ap.parse_args(argv)
 
-    port = free_port()
-    cmd = [sys.executable, "-m", "askfiles.cli", "serve", "--corpus", args.corpus,
-           "--host", HOST, "--port", str(port), "--workers", str(args.workers)]
-    env = dict(os.environ, ASKFILES_POLL_SECONDS=os.environ.get("ASKFILES_POLL_SECONDS", "0"))
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    env = {"ASKFILES_POLL_SECONDS": os.environ.get("ASKFILES_POLL_SECONDS", "0")}
+    proc, port, health = start_server(args.corpus, args.workers, env, stderr=subprocess.PIPE)
     try:
-        health = wait_ready(port, proc)
         questions = load_questions(args.questions)
         print(f"askfiles serve on {HOST}:{port}: {health['documents']} documents, "
               f"{health['passages']} passages; {args.clients} clients x {args.seconds:g} s; "
@@ -169,12 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             phase(port, plan, 2, 1.0)  # warm up connections and caches
             results[target] = phase(port, plan, args.clients, args.seconds)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
     print(f"\n| endpoint | requests | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -22,8 +22,6 @@ import http.client
 import importlib.util
 import json
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -44,6 +42,8 @@ def _load_helpers():
 bench = _load_helpers()
 HOST = bench.HOST
 JSON = {"Content-Type": "application/json"}
+start_server = bench.start_server  # used by tests/test_faults.py
+stop_server = bench.stop_server
 
 
 def plan(questions: list[str], doc_ids: list[str]) -> list[tuple[str, str, bytes | None,
@@ -186,50 +186,17 @@ def rss(root_pid: int) -> dict[int, int]:
 def run(port: int, requests: list, clients: int, seconds: float) -> dict:
     """``clients`` keep-alive connections for ``seconds``; the tally as a dict."""
     tally = Tally()
-    stop = time.perf_counter() + seconds
-    threads = [threading.Thread(target=client, args=(port, requests, k * 7, stop, tally))
-               for k in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
+    elapsed = bench.run_clients(client, port, requests, clients, seconds, tally)
     lat = sorted(tally.latencies)
 
     def pct(p: float) -> float:
-        return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 1) if lat else 0.0
+        return round(bench.percentile_ms(lat, p, 0.0), 1)
 
     return {"requests": tally.requests, "seconds": round(elapsed, 1),
             "rps": round(tally.requests / elapsed, 1), "p50_ms": pct(0.5),
             "p99_ms": pct(0.99), "statuses": dict(sorted(tally.statuses.items())),
             "server_errors": tally.server_errors, "unexpected": tally.unexpected,
             "dropped": sum(tally.dropped.values()), "dropped_by_kind": tally.dropped}
-
-
-def start_server(corpus: str, workers: int, env: dict | None = None
-                 ) -> tuple[subprocess.Popen, int, dict]:
-    """``askfiles serve`` on a free loopback port, ready; (process, port, /healthz)."""
-    port = bench.free_port()
-    cmd = [sys.executable, "-m", "askfiles.cli", "serve", "--corpus", corpus,
-           "--host", HOST, "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=dict(os.environ, **(env or {})),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        health = bench.wait_ready(port, proc)
-    except BaseException:
-        stop_server(proc)
-        raise
-    return proc, port, health
-
-
-def stop_server(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()
 
 
 def soak(corpus: str, clients: int, seconds: float, workers: int = 0,

@@ -44,6 +44,7 @@ sys.path.insert(0, str(HERE))
 
 import make_corpus  # noqa: E402
 from ask_scale import cheap_annotation, questions_text  # noqa: E402
+from benchlib import time_asks  # noqa: E402
 from retrieval_speed import pct, peak_rss_mb, rss_mb  # noqa: E402
 
 OUT = make_corpus.OUT
@@ -131,18 +132,7 @@ def worker(n: int, n_queries: int) -> dict:
     for q in qs[n_queries:]:  # warm-up on other questions
         engine.ask(q)
     qs = qs[:n_queries]
-    ask, cpu, retr, analyse = [], [], [], []
-    for q in qs:
-        c, t = time.thread_time_ns(), time.perf_counter_ns()
-        engine.ask(q)
-        ask.append((time.perf_counter_ns() - t) / 1e6)
-        cpu.append((time.thread_time_ns() - c) / 1e6)
-        t = time.perf_counter_ns()
-        parsed = engine.analyse(q)
-        analyse.append((time.perf_counter_ns() - t) / 1e6)
-        t = time.perf_counter_ns()
-        engine.index.search(parsed.terms, engine.config["retrieve_depth"])
-        retr.append((time.perf_counter_ns() - t) / 1e6)
+    ask, cpu, analyse, retr = time_asks(engine, qs)
     out.update(queries=len(qs), ask_p50_ms=pct(ask, 50), ask_p99_ms=pct(ask, 99),
                ask_cpu_p50_ms=pct(cpu, 50), retrieval_p50_ms=pct(retr, 50),
                retrieval_p99_ms=pct(retr, 99), analyse_p50_ms=pct(analyse, 50),
