@@ -123,6 +123,7 @@ class Span:
     has_num: bool
     prep: str              # the preposition it is the object of, or ""
     gpe_region: bool       # "Cleveland, Ohio": a place followed by its region
+    the_gpe: bool          # "the Soviet Union", "the US": countries take "the", towns rarely
 
 
 def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[Span]:
@@ -163,6 +164,9 @@ def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[S
             prep=ann.lemmas[gov] if gov != root and ann.pos[gov] == "ADP" else "",
             gpe_region=(label == "GPE" and e + 1 < b and text[ann.starts[e]:ann.ends[e]] == ","
                         and ent_starts.get(e + 1) == "GPE"),
+            the_gpe=(label == "GPE" and any(
+                a <= i < e and text[ann.starts[i]:ann.ends[i]].lower() == "the"
+                for i in (s - 1, s))),
         ))
     return out
 
@@ -260,6 +264,10 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
         f["gpe_region"] = 1.0
         if q.head:
             f[f"head:{q.head}|gpe_region"] = 1.0
+    if c.the_gpe:
+        f["the_gpe"] = 1.0
+        if q.head:
+            f[f"head:{q.head}|the_gpe"] = 1.0
     if c.has_num:
         f[f"wh:{wh}|has_num"] = 1.0
     return f
