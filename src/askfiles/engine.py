@@ -81,6 +81,7 @@ class Engine:
         self._toks = lru_cache(maxsize=4096)(self._token_terms)
         # A sentence's candidate spans do not depend on the question.
         self._spans = lru_cache(maxsize=16384)(self._sentence_spans)
+        self._lowered = lru_cache(maxsize=4096)(self._passage_lowered)
         if index is None:
             index = corpus.index
         self.index = index if index is not None else PassageIndex(
@@ -102,6 +103,12 @@ class Engine:
 
     def _sentence_spans(self, i: int, sent: tuple[int, int]):
         return tuple(candidate_spans(self.annotations[i], self.passages[i].text, sent))
+
+    def _passage_lowered(self, i: int) -> tuple[str, list[tuple[str, str]]]:
+        """A passage's lower-cased text and (lower-cased entity, label) pairs."""
+        ann, text = self.annotations[i], self.passages[i].text
+        return text.lower(), [(text[ann.starts[s]:ann.ends[e - 1]].lower(), lab)
+                              for s, e, lab in ann.ents]
 
     def _token_terms(self, i: int) -> list[str]:
         return token_terms(self.annotations[i], self.passages[i].text)
@@ -257,8 +264,7 @@ class Engine:
         for i, bm25 in hits:
             ann, text = self.annotations[i], self.passages[i].text
             sms = list(match_sentences(q, i, ann, self._toks(i), idf))
-            lower = text.lower()
-            ents = [(text[ann.starts[s]:ann.ends[e - 1]].lower(), lab) for s, e, lab in ann.ents]
+            lower, ents = self._lowered(i)
             ev = PassageEvidence(
                 bm25=bm25 / top,
                 expected_entities=sum(1 for t, lab in ents

@@ -88,7 +88,7 @@ def _subtree_bounds(ann: Annotation, a: int, b: int) -> tuple[list[int], list[in
     return left, right
 
 
-def _trim(ann: Annotation, text: str, a: int, b: int) -> tuple[int, int]:
+def _trim(ann: Annotation, a: int, b: int) -> tuple[int, int]:
     """Drop punctuation, conjunctions and prepositions from the span's edges."""
     while a < b and ann.pos[a] in EDGE_SKIP_POS:
         a += 1
@@ -138,7 +138,7 @@ def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[S
     spans += [(left[i], right[i] + 1) for i in range(a, b) if ann.pos[i] in SPAN_ROOT_POS]
     spans += [(i, i + 1) for i in range(a, b) if ann.pos[i] in SPAN_ROOT_POS]
     for s, e in spans:
-        s, e = _trim(ann, text, s, e)
+        s, e = _trim(ann, s, e)
         if 0 < e - s <= MAX_SPAN_TOKENS and (s, e) not in found:
             found[(s, e)] = ("chunk" if e - s > 1 else "word", "")
         if e - s > 1 and text[ann.starts[s]:ann.ends[s]].lower() in DETERMINERS:

@@ -94,18 +94,6 @@ class Question:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A scored answer span inside one passage (token range in its annotation)."""
-
-    passage: int
-    sent: tuple[int, int]
-    span: tuple[int, int]
-    label: str
-    score: float
-    features: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
-
-
-@dataclass(frozen=True)
 class Citation:
     """Where an answer stands: document, passage and character offsets."""
 
