@@ -1,14 +1,15 @@
-"""Answer quality on SQuAD v1.1 dev: EM, F1, snippet hits per question type, beside plain BM25.
+"""Answer quality on SQuAD v1.1 dev through ``Engine.ask``: EM, F1, snippet hits per question type.
 
-    .venv/bin/python benchmarks/squad.py                    # per-article, last 24 articles
-    .venv/bin/python benchmarks/squad.py --split tune       # first 24 (the only ones tuned on)
+    .venv/bin/python benchmarks/squad.py                    # per-article, articles 25-48 (held out)
+    .venv/bin/python benchmarks/squad.py --threshold 0      # always answering
     .venv/bin/python benchmarks/squad.py --setting open     # all 2,067 paragraphs as one corpus
-    .venv/bin/python benchmarks/squad.py --data ../shared/eval/dev-v2.0-5articles.json --split all
+    .venv/bin/python benchmarks/squad.py --split pool       # articles 1-24 (learned from: not a result)
 
 Per-article: each question is asked against a corpus of its own article's
 paragraphs. Open: every question against all paragraphs of the file. The
 baseline is plain BM25 passage retrieval (the same index): does the top
-passage hold a gold answer string?
+passage hold a gold answer string? The cross-validated pool numbers (NewsQA,
+SQuAD 2.0) come from ``make model`` (``python -m askfiles.learn.train``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import squad_data as sd
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
 
-from askfiles.evaluate import Tally, normalize_answer, question_type, table
-
-TUNE_ARTICLES = 24
+from askfiles.evaluate import Tally, normalize_answer, question_type, table  # noqa: E402
+from askfiles.learn import pool  # noqa: E402
+from askfiles.learn.cache import AnnotationCache, build_engine, prefetch  # noqa: E402
 
 
 def run(engine, qs, tallies, baseline, latencies, limit=None):
@@ -47,39 +49,32 @@ def run(engine, qs, tallies, baseline, latencies, limit=None):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=sd.SQUAD)
-    ap.add_argument("--split", choices=("tune", "test", "all"), default="test")
+    ap.add_argument("--split", choices=("eval", "pool", "all"), default="eval")
     ap.add_argument("--setting", choices=("per-article", "open"), default="per-article")
     ap.add_argument("--limit", type=int, help="questions per article (quick runs)")
-    ap.add_argument("--weights", type=Path, help="span scorer weights (default: shipped)")
     ap.add_argument("--threshold", type=float, help="no-answer threshold override")
     args = ap.parse_args()
 
-    arts = sd.articles(args.data)
-    if args.split == "tune":
-        chosen = arts[:TUNE_ARTICLES]
-    elif args.split == "test":
-        chosen = arts[-TUNE_ARTICLES:] if len(arts) > TUNE_ARTICLES else arts
-    else:
-        chosen = arts
-    cache = sd.AnnotationCache("squad-" + args.data.stem)
+    chosen = pool.squad1(args.split)
+    cache = AnnotationCache()
     config = {"no_answer_threshold": args.threshold} if args.threshold is not None else None
-    sd.prefetch(arts if args.setting == "open" else chosen, cache)
+    everything = pool.squad1("all")
+    prefetch([d for a in (everything if args.setting == "open" else chosen)
+              for d in a.documents], cache)
     tallies: dict[str, Tally] = defaultdict(Tally)
     baseline: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     latencies: list[float] = []
     t0 = time.time()
     if args.setting == "open":
-        engine = sd.build_engine([d for a in arts for d in sd.documents(a)], cache, config,
-                                 args.weights)
-        qs = [q for a in chosen for q in sd.questions(a)]
-        run(engine, qs, tallies, baseline, latencies, args.limit)
+        engine = build_engine([d for a in everything for d in a.documents], cache, config)
+        run(engine, [q for a in chosen for q in a.questions], tallies, baseline, latencies,
+            args.limit)
     else:
         for art in chosen:
-            engine = sd.build_engine(sd.documents(art), cache, config, args.weights)
-            run(engine, sd.questions(art), tallies, baseline, latencies, args.limit)
+            engine = build_engine(art.documents, cache, config)
+            run(engine, art.questions, tallies, baseline, latencies, args.limit)
     latencies.sort()
-    print(f"# {args.data.name}, {args.setting}, {args.split} split: "
+    print(f"# SQuAD v1.1 dev, {args.setting}, {args.split} articles: "
           f"{len(chosen)} articles, {tallies['all'].n} questions, "
           f"{time.time() - t0:.0f}s, ask p50 {latencies[len(latencies) // 2]:.1f} ms")
     lines = table(tallies).splitlines()

@@ -1,11 +1,15 @@
 """Pure logic: expected answer types, passage evidence and span scoring (no spaCy)."""
 
+import json
 import math
+
+import numpy as np
 
 import pytest
 
 from askfiles.question import expected_types, gap_preposition, is_about_doc, wh_and_head
-from askfiles.rerank import PassageEvidence, SpanScorer, overlap_share, passage_score
+from askfiles.rerank import (MODEL_DIR, AnswerModel, PassageEvidence, overlap_share,
+                             passage_score)
 
 
 @pytest.mark.parametrize("words, pos, wh, head", [
@@ -49,15 +53,56 @@ def test_passage_evidence_breaks_bm25_ties():
     assert passage_score(plain) > passage_score(weaker_bm25)
 
 
-def test_span_scorer_is_linear_and_confidence_is_a_probability():
-    scorer = SpanScorer({"type_match": 2.0, "q_overlap": -1.0},
-                        {"bias": -1.0, "share": 1.0, "coverage": 2.0, "score": 0.0})
-    assert scorer.score({"type_match": 1.0, "q_overlap": 0.5, "unknown": 9.0}) == 1.5
-    share = math.exp(3) / (math.exp(3) + 1)
-    high = scorer.confidence(3.0, share, coverage=1.0)
-    low = scorer.confidence(3.0, share, coverage=0.0)
-    assert 0.0 < low < high < 1.0
-    assert high == pytest.approx(1 / (1 + math.exp(-(-1 + share + 2))))
+def tiny_model(tmp_path):
+    """An AnswerModel trained on a toy problem: the right span is the one whose type fits."""
+    import lightgbm as lgb
+
+    from askfiles.features import ANSWER_FEATURES, SPAN_FEATURES
+
+    rng = np.random.default_rng(0)
+    n, groups = 400, 100
+    x = np.zeros((n, len(SPAN_FEATURES)))
+    j = SPAN_FEATURES.index("type_match")
+    x[:, j] = rng.integers(0, 2, n)
+    y = x[:, j].astype(int)
+    params = {"objective": "lambdarank", "min_data_in_leaf": 5, "verbose": -1,
+              "num_threads": 1, "seed": 1, "deterministic": True}
+    ranker = lgb.train(params, lgb.Dataset(x, y, group=[4] * groups,
+                                           feature_name=list(SPAN_FEATURES)), 20)
+    xa = np.zeros((n, len(ANSWER_FEATURES)))
+    k = ANSWER_FEATURES.index("unseen")
+    xa[:, k] = rng.random(n)
+    conf = lgb.train({"objective": "binary", "min_data_in_leaf": 5, "verbose": -1,
+                      "num_threads": 1, "seed": 1, "deterministic": True},
+                     lgb.Dataset(xa, (xa[:, k] < 0.5).astype(int),
+                                 feature_name=list(ANSWER_FEATURES)), 20)
+    ranker.save_model(str(tmp_path / "ranker.txt"))
+    conf.save_model(str(tmp_path / "confidence.txt"))
+    spec = {"span_features": list(SPAN_FEATURES), "vocab": {"wh": ["who", "what"]},
+            "answer_features": list(ANSWER_FEATURES), "answer_vocab": {}, "threshold": 0.4}
+    (tmp_path / "model.json").write_text(json.dumps(spec))
+    return AnswerModel.load(tmp_path)
+
+
+def test_answer_model_ranks_confides_and_explains(tmp_path):
+    model = tiny_model(tmp_path)
+    assert model.threshold == 0.4
+    good, bad = model.score([{"type_match": 1.0, "wh": "who"}, {"type_match": 0.0, "wh": "who"}])
+    assert good > bad
+    conf = model.confidence([{"unseen": 0.0}, {"unseen": 1.0}])
+    assert 0.0 <= conf[1] < 0.5 < conf[0] <= 1.0
+    top = model.contributions({"type_match": 1.0, "wh": "who"})
+    assert top[0][0] == "type_match" and top[0][1] > 0
+
+
+def test_shipped_model_is_text_not_pickle():
+    spec = json.loads((MODEL_DIR / "model.json").read_text())
+    assert 0.0 <= spec["threshold"] <= 1.0
+    for name in ("ranker.txt", "confidence.txt"):
+        head = (MODEL_DIR / name).read_text()[:4]
+        assert head == "tree", name      # LightGBM's own text format
+    model = AnswerModel.load()
+    assert model.span_names == spec["span_features"]
 
 
 def test_overlapping_spans_pool_their_probability():
@@ -65,11 +110,6 @@ def test_overlapping_spans_pool_their_probability():
     total = math.exp(2) + 3 * math.exp(1)
     assert overlap_share(places, 0) == pytest.approx((math.exp(2) + math.exp(1)) / total)
     assert overlap_share(places, 2) == pytest.approx(math.exp(1) / total)
-
-
-def test_shipped_weights_load():
-    scorer = SpanScorer.load()
-    assert scorer.weights and "bias" in scorer.calibration
 
 
 @pytest.mark.parametrize("words, pos, deps, heads, prep", [
@@ -109,14 +149,6 @@ def test_tree_distances_count_parse_edges_not_words():
     assert dist[5] == 2      # 1964 <- on <- confessed
     assert dist[3] == 3
     assert tree_distances(ann, (0, 9), ()) == {}
-
-
-def test_questions_mostly_about_unseen_things_lose_confidence():
-    scorer = SpanScorer({}, {"bias": 1.0, "share": 0.0, "coverage": 0.0, "score": 0.0})
-    seen = scorer.confidence(0.0, 1.0, 1.0, unseen=0.25)
-    assert seen == pytest.approx(1 / (1 + math.exp(-1)))
-    assert scorer.confidence(0.0, 1.0, 1.0, unseen=0.5) == pytest.approx(seen * 0.5)
-    assert scorer.confidence(0.0, 1.0, 1.0, unseen=1.0) == 0.0
 
 
 def test_proper_noun_runs_are_the_names_in_a_question():

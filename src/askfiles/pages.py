@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, render_template, request
 
 from .api import TOP_K_DEFAULT, TOP_K_MAX, clean_question, holder, settings
 from .examples import examples_for
+from .records import collapse
 
 bp = Blueprint("pages", __name__)
 
@@ -39,14 +41,21 @@ class Shown:
         return "high" if self.score >= 0.7 else "medium" if self.score >= 0.4 else "low"
 
 
+def _squeeze(text: str) -> str:
+    """Whitespace runs as one space, keeping a space at either edge where there was one."""
+    return re.sub(r"\s+", " ", text)
+
+
 def _shown(a) -> Shown:
     c = a.citation
     lo, hi = c.start - c.snippet_start, c.end - c.snippet_start
     snip = a.snippet
     if not (0 <= lo <= hi <= len(snip)):
         lo = hi = len(snip)
-    return Shown(a.answer, a.answer_type, a.normalized, a.score,
-                 snip[:lo], snip[lo:hi], snip[hi:], c.title, c.document, c.passage,
+    # Hard-wrapped text is shown with whitespace runs collapsed, edges kept.
+    before, mark, after = (_squeeze(x) for x in (snip[:lo], snip[lo:hi], snip[hi:]))
+    return Shown(collapse(a.answer), a.answer_type, a.normalized, a.score,
+                 before, mark, after, c.title, c.document, c.passage,
                  c.start, c.end, c.url)
 
 

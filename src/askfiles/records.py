@@ -127,9 +127,19 @@ class Citation:
         return out
 
 
+def collapse(text: str) -> str:
+    """Whitespace runs as one space: how hard-wrapped text is shown ("the\n   Corporation")."""
+    return " ".join(text.split())
+
+
 @dataclass(frozen=True)
 class Answer:
-    """One answer: exact span, its sentence, confidence and citation."""
+    """One answer: exact span, its sentence, confidence and citation.
+
+    ``answer`` and ``snippet`` are the exact slices of the document text; the
+    JSON, the page and the CLI show them with whitespace runs collapsed
+    (:func:`collapse`), while the citation offsets index the original text.
+    """
 
     answer: str
     answer_type: str
@@ -141,10 +151,10 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         """The answer object of the HTTP contract."""
-        out: dict[str, Any] = {"answer": self.answer, "answer_type": self.answer_type}
+        out: dict[str, Any] = {"answer": collapse(self.answer), "answer_type": self.answer_type}
         if self.normalized is not None:
             out["normalized"] = self.normalized
-        out.update(snippet=self.snippet, score=round(self.score, 4),
+        out.update(snippet=collapse(self.snippet), score=round(self.score, 4),
                    citation=self.citation.to_json())
         if self.explain is not None:
             out["explain"] = self.explain

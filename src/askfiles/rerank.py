@@ -1,4 +1,4 @@
-"""Pure scoring: passages from BM25 plus evidence, answer spans from their features.
+"""Scoring: passages from BM25 plus evidence, answer spans and confidence by learned models.
 
 No spaCy import: every input is a plain record or a dict of named features,
 so the scoring can be tested with hand-made values.
@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Hashable, Mapping, Sequence
 
-WEIGHTS_FILE = Path(__file__).with_name("weights.json")
-UNSEEN_GATE = 0.5  # share of the question's terms unseen in the corpus where confidence falls
+import numpy as np
+
+from .features import matrix
+
+MODEL_DIR = Path(__file__).with_name("model")
 
 
 @dataclass(frozen=True)
@@ -57,45 +61,140 @@ def overlap_share(places: Sequence[tuple[float, Hashable]], i: int) -> float:
     return mine / total
 
 
-class SpanScorer:
-    """A linear model over named span features, with weights from a JSON file."""
+class AnswerModel:
+    """The learned models: a LightGBM span ranker and a LightGBM confidence model.
 
-    def __init__(self, weights: Mapping[str, float], calibration: Mapping[str, float]):
-        self.weights = dict(weights)
-        self.calibration = dict(calibration)
+    Both are stored in LightGBM's own text format beside ``model.json``
+    (feature names, categorical values, the no-answer threshold), never pickled.
+    Built by ``askfiles.learn.train`` (``make model``).
+    """
+
+    def __init__(self, ranker, confidence, spec: Mapping):
+        self.ranker = ranker
+        self.conf = confidence
+        self.spec = dict(spec)
+        self.span_names = list(spec["span_features"])
+        self.answer_names = list(spec["answer_features"])
+        self.vocab = spec["vocab"]
+        self.answer_vocab = spec["answer_vocab"]
+        self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: Path = WEIGHTS_FILE) -> "SpanScorer":
-        """The shipped model (learned on the first 24 SQuAD v1.1 dev articles)."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(data["weights"], data.get("calibration", {}))
+    def load(cls, folder: Path = MODEL_DIR) -> "AnswerModel":
+        """The shipped model (learned on the training pool only)."""
+        import lightgbm as lgb
 
-    def score(self, features: Mapping[str, float]) -> float:
-        """The linear score of one span."""
-        get = self.weights.get
-        total = 0.0
-        for name, value in features.items():
-            total += get(name, 0.0) * value
-        return total
+        folder = Path(folder)
+        spec = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        ranker = lgb.Booster(model_file=str(folder / "ranker.txt"))
+        conf = lgb.Booster(model_file=str(folder / "confidence.txt"))
+        return cls(ranker, conf, spec)
 
-    def confidence(self, top: float, share: float, coverage: float,
-                   unseen: float = 0.0) -> float:
-        """0..1: how likely a span answers the question.
+    @property
+    def threshold(self) -> float:
+        """The no-answer threshold chosen on the training pool."""
+        return float(self.spec.get("threshold", 0.3))
 
-        Combines the span's score, its share of the softmax over all
-        candidates (see :func:`overlap_share`), ``coverage``, the idf-weighted
-        share of the question found in its sentence, and ``unseen``, the share
-        of the question's terms that no passage holds: a question about things
-        the corpus never mentions scores low.
-        """
-        c = self.calibration
-        z = (c.get("bias", -2.0) + c.get("share", 2.0) * share
-             + c.get("coverage", 5.0) * coverage + c.get("score", 0.0) * top
-             + c.get("unseen", 0.0) * unseen)
-        p = 1.0 / (1.0 + math.exp(-z))
-        # Half the question or more is about things no passage mentions ("Where was
-        # he born?" when no text says "born"): the corpus cannot answer it. Only
-        # 2.3% of the questions of the SQuAD tuning articles are like that.
-        if unseen >= UNSEEN_GATE:
-            p *= 1.0 - unseen
-        return p
+    def score(self, rows: Sequence[Mapping[str, float | str]]) -> np.ndarray:
+        """Ranking scores of candidate spans (higher is better)."""
+        if not rows:
+            return np.zeros(0)
+        x = matrix(rows, self.span_names, self.vocab)
+        with self._lock:
+            return self.ranker.predict(x, num_threads=1)
+
+    def contributions(self, row: Mapping[str, float | str], top: int = 8
+                      ) -> list[tuple[str, float]]:
+        """The features that moved one span's score most (SHAP values from LightGBM)."""
+        x = matrix([row], self.span_names, self.vocab)
+        with self._lock:
+            contrib = self.ranker.predict(x, pred_contrib=True, num_threads=1)[0][:-1]
+        named = []
+        for name, c in zip(self.span_names, contrib):
+            if c:
+                v = row.get(name, 0.0)
+                named.append((f"{name}={v}" if isinstance(v, str) else name, float(c)))
+        return sorted(named, key=lambda x: -abs(x[1]))[:top]
+
+    def confidence(self, answers: Sequence[Mapping[str, float | str]]) -> np.ndarray:
+        """0..1 per answer: how likely it is right (a calibrated probability)."""
+        if not answers:
+            return np.zeros(0)
+        x = matrix(answers, self.answer_names, self.answer_vocab)
+        with self._lock:
+            return self.conf.predict(x, num_threads=1)
+
+
+# Set, not learned: no training question asks about the document itself ("When was
+# the article published?"), so nothing teaches that its opening lines (a date line,
+# a byline) answer such questions. Such questions read those lines first.
+HEADER_PRIOR = 10.0
+HEADER_LINE_PRIOR = 2.0
+
+
+def with_priors(feats: Sequence[Mapping[str, float | str]], scores: np.ndarray) -> np.ndarray:
+    """Scores with the set (not learned) preference for a document's opening lines."""
+    out = np.asarray(scores, dtype=float).copy()
+    for i, f in enumerate(feats):
+        if f.get("doc_header"):
+            out[i] += HEADER_PRIOR + (HEADER_LINE_PRIOR if f.get("doc_header_line") else 0.0)
+    return out
+
+
+def pick_answers(keys: Sequence[str], places: Sequence[tuple[int, tuple[int, int]]],
+                 scores: np.ndarray, k: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The best ``k`` distinct answers: (rank, candidate index) pairs, and the ranking order.
+
+    One answer per place: a span overlapping a better one in the same passage
+    ("War" inside "the War Office"), or with the same text, is the same answer.
+    """
+    order = np.argsort(-scores, kind="stable")
+    picked: list[tuple[int, int]] = []
+    seen: set[str] = set()
+    taken: list[tuple[int, tuple[int, int]]] = []
+    for r, i in enumerate(order):
+        i = int(i)
+        passage, (a, b) = places[i]
+        if keys[i] in seen or any(p == passage and c < b and a < d for p, (c, d) in taken):
+            continue
+        seen.add(keys[i])
+        taken.append(places[i])
+        picked.append((r, i))
+        if len(picked) >= k:
+            break
+    return order, picked
+
+
+def answer_rows(feats: Sequence[Mapping[str, float | str]],
+                places: Sequence[tuple[int, tuple[int, int]]], scores: np.ndarray,
+                order: np.ndarray, picked: Sequence[tuple[int, int]], unseen: float,
+                bm25_raw: float) -> list[dict[str, float | str]]:
+    """The confidence model's features for each picked answer (see features.ANSWER_FEATURES)."""
+    ranked = [(float(scores[i]), places[i]) for i in order]
+    shares = [overlap_share(ranked, r) for r, _ in picked]
+    # How many of the picked answers have the expected type: a question whose
+    # best candidates all lack it ("when" with no date near) is likely unanswerable.
+    type_share = sum(1 for _, i in picked if feats[i].get("type_match", 0.0) > 0) / len(picked)
+    rows = []
+    for n, (r, i) in enumerate(picked):
+        f = feats[i]
+        nxt = float(scores[picked[n + 1][1]]) if n + 1 < len(picked) else float(scores[i]) - 5.0
+        rows.append({
+            "wh": f["wh"], "head_class": f["head_class"], "lab": f["lab"],
+            "score": float(scores[i]), "gap": float(scores[i]) - nxt,
+            "share": shares[n], "second_share": shares[1] if len(shares) > 1 else 0.0,
+            "n_candidates": math.log1p(len(feats)), "sent_match": f["sent_match"],
+            "type_match": f.get("type_match", 0.0), "unseen": unseen,
+            "q_ents_sent": f.get("q_ents_sent", 0.0),
+            "q_ents_resolved": f.get("q_ents_resolved", 0.0),
+            "p_qents": f.get("p_qents", 0.0), "bm25_raw": bm25_raw,
+            "q_terms": f["q_terms"], "q_ents": f["q_ents"], "n_tokens": f["n_tokens"],
+            "p_bm25": f.get("p_bm25", 0.0),
+            "missing_idf": f.get("missing_idf", 0.0),
+            "missing_terms": f.get("missing_terms", 0.0),
+            "bigrams": f.get("bigrams", 0.0),
+            "q_root_in_sent": f.get("q_root_in_sent", 0.0),
+            "type_share": type_share,
+            "rank": float(n),
+        })
+    return rows

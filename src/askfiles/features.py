@@ -1,0 +1,74 @@
+"""Named features of candidate spans and of whole answers, as matrices for the learned models.
+
+Pure: no spaCy, no LightGBM. A feature dict maps names to numbers, or, for the
+names in :data:`CATEGORICAL`, to strings; a missing number is 0.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+# Span features (see extract.span_features and Engine.candidates).
+CATEGORICAL = ("wh", "head_class", "head", "q_root", "lab", "dep", "src", "prep", "gov_pos")
+NUMERIC = (
+    "n_tokens", "q_overlap", "sent_match", "sent_len", "rel_pos", "dist", "tree_dist",
+    "type_match", "type_rank", "head_in_span", "head_is_gov", "is_q_entity", "left_in_q",
+    "right_in_q", "gov_in_q", "prep_is_gap", "prep_in_q", "prep_and_head_in_q",
+    "anchor_is_q_root", "gpe_region", "the_gpe", "has_num", "unit", "named", "quoted",
+    "appos_of_q", "copula", "copula_subj_in_q", "propn_share",
+    # sentence and passage evidence, added by the engine
+    "p_score", "p_bm25", "p_top", "p_rank", "p_qents", "p_years", "sent_rank", "sent_top",
+    "q_ents_sent", "q_ents_resolved", "neighbour", "in_dateline", "doc_header",
+    "doc_header_line", "about_doc", "n_expected_in_sent", "q_terms", "q_ents",
+    "q_root_in_sent", "bigrams", "p_n", "sent_idx", "missing_idf", "missing_terms",
+    "prev_match", "next_match",
+)
+SPAN_FEATURES = CATEGORICAL + NUMERIC
+
+# Answer-level features for the confidence model (see Engine._answers).
+ANSWER_CATEGORICAL = ("wh", "head_class", "lab")
+ANSWER_NUMERIC = (
+    "score", "gap", "share", "n_candidates", "sent_match", "type_match", "unseen",
+    "q_ents_sent", "q_ents_resolved", "p_qents", "bm25_raw", "q_terms", "q_ents",
+    "n_tokens", "p_bm25", "second_share", "missing_idf", "missing_terms", "bigrams",
+    "q_root_in_sent", "type_share", "rank",
+)
+ANSWER_FEATURES = ANSWER_CATEGORICAL + ANSWER_NUMERIC
+
+
+def matrix(rows: Sequence[Mapping[str, float | str]], names: Sequence[str],
+           vocab: Mapping[str, Sequence[str]]) -> np.ndarray:
+    """Rows of feature dicts as a float matrix in ``names`` order.
+
+    A categorical value becomes its index in ``vocab[name]`` (NaN when unseen
+    in training, which LightGBM treats as missing).
+    """
+    out = np.zeros((len(rows), len(names)), dtype=np.float64)
+    col = {n: j for j, n in enumerate(names)}
+    codes = {n: {v: float(i) for i, v in enumerate(vocab.get(n, ()))} for n in vocab}
+    for r, f in enumerate(rows):
+        row = out[r]
+        for k, v in f.items():
+            j = col.get(k)
+            if j is None:
+                continue
+            if isinstance(v, str):
+                row[j] = codes[k].get(v, np.nan) if k in codes else np.nan
+            else:
+                row[j] = v
+    return out
+
+
+def build_vocab(rows: Sequence[Mapping[str, float | str]], categorical: Sequence[str],
+                min_count: int = 20) -> dict[str, list[str]]:
+    """Categorical values seen at least ``min_count`` times, most frequent first."""
+    counts: dict[str, dict[str, int]] = {n: {} for n in categorical}
+    for f in rows:
+        for n in categorical:
+            v = f.get(n)
+            if isinstance(v, str):
+                counts[n][v] = counts[n].get(v, 0) + 1
+    return {n: [v for v, c in sorted(cs.items(), key=lambda x: (-x[1], x[0])) if c >= min_count]
+            for n, cs in counts.items()}

@@ -1,0 +1,1 @@
+"""The learning pipeline: training pool, candidate collection, models, reports (``make model``)."""

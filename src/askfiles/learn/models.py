@@ -1,0 +1,128 @@
+"""Fitting the span ranker (LightGBM lambdarank) and the confidence model (LightGBM binary)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..features import ANSWER_CATEGORICAL, ANSWER_FEATURES, CATEGORICAL, SPAN_FEATURES
+from ..rerank import answer_rows, pick_answers
+from .collect import Collected
+
+SEED = 7
+RANKER_PARAMS = {
+    "objective": "lambdarank", "metric": "ndcg", "eval_at": [1],
+    "learning_rate": 0.08, "num_leaves": 31, "min_data_in_leaf": 50, "max_bin": 63,
+    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
+    "lambdarank_truncation_level": 20, "cat_smooth": 20, "min_data_per_group": 50,
+    "num_threads": 2, "seed": SEED, "deterministic": True, "force_row_wise": True,
+    "verbose": -1,
+}
+RANKER_ROUNDS = 200
+TRAIN_ROWS = 100    # candidates per question kept for training (see training_rows)
+CONF_PARAMS = {
+    "objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 40,
+    "feature_fraction": 0.9, "cat_smooth": 20, "num_threads": 2, "seed": SEED,
+    "deterministic": True, "force_row_wise": True, "verbose": -1,
+}
+CONF_ROUNDS = 200
+RIGHT_F1 = 0.5      # an answer counts as right from this token F1 up
+
+
+def relevance(f1: np.ndarray) -> np.ndarray:
+    """Graded labels for lambdarank: 0 (wrong) .. 3 (exact)."""
+    return np.floor(f1 * 3 + 1e-6).astype(np.int32)
+
+
+def fit_ranker(data: Sequence[Collected], rounds: int = RANKER_ROUNDS,
+               drop: Sequence[str] = ()):
+    """A lambdarank model over the candidates of answerable questions with a right span."""
+    import lightgbm as lgb
+
+    use = [d for d in data if d.answerable and len(d.f1) and d.f1.max() > 0]
+    rows = [training_rows(d) for d in use]
+    x = np.concatenate([d.x[r] for d, r in zip(use, rows)])
+    y = np.concatenate([relevance(d.f1[r]) for d, r in zip(use, rows)])
+    x = _dropped(x, drop)
+    ds = lgb.Dataset(x, y, group=[len(r) for r in rows], feature_name=list(SPAN_FEATURES),
+                     categorical_feature=list(CATEGORICAL), free_raw_data=True)
+    return lgb.train(RANKER_PARAMS, ds, num_boost_round=rounds)
+
+
+def training_rows(d: Collected, k: int = TRAIN_ROWS) -> np.ndarray:
+    """Which candidates of a question to train on: all with F1 > 0, the rest a random sample.
+
+    A uniform sample keeps the training candidates distributed as at question
+    time (sampling mostly from the best sentences cost 15 points of F1 in
+    cross-validation: the model never learned that far-off spans are wrong).
+    A fixed seed per question keeps the choice deterministic.
+    """
+    n = len(d.f1)
+    if n <= k:
+        return np.arange(n)
+    rng = np.random.default_rng(n * 7919 + int(d.f1.sum() * 1000))
+    pos = np.flatnonzero(d.f1 > 0)
+    neg = np.flatnonzero(d.f1 <= 0)
+    keep = rng.choice(neg, size=max(k - len(pos), 0), replace=False)
+    return np.sort(np.concatenate([pos, keep]))
+
+
+def _dropped(x: np.ndarray, drop: Sequence[str]) -> np.ndarray:
+    """``x`` with the named features blanked (for ablations): the model cannot use them."""
+    if not drop:
+        return x
+    x = x.copy()
+    for name in drop:
+        j = SPAN_FEATURES.index(name)
+        x[:, j] = np.nan if name in CATEGORICAL else 0.0
+    return x
+
+
+def decode(x_row: np.ndarray, vocab: dict[str, list[str]]) -> dict:
+    """A feature row back into a feature dict (categorical codes -> strings)."""
+    out = {}
+    for j, name in enumerate(SPAN_FEATURES):
+        v = x_row[j]
+        if name in vocab:
+            out[name] = vocab[name][int(v)] if v == v else ""
+        else:
+            out[name] = float(v)
+    return out
+
+
+def answers_of(d: Collected, scores: np.ndarray, vocab: dict[str, list[str]], k: int = 5):
+    """The picked answers of one question: (candidate index, answer row) pairs."""
+    if not len(scores):
+        return []
+    order, picked = pick_answers(d.keys, d.places, scores, k)
+    feats = {i: decode(d.x[i], vocab) for _, i in picked}
+    # answer_rows only reads the picked candidates' features (and the count of all).
+    view = _Sparse(len(d.keys), feats)
+    rows = answer_rows(view, d.places, scores, order, picked, d.unseen, d.bm25_raw)
+    return [(i, row) for (_, i), row in zip(picked, rows)]
+
+
+class _Sparse(list):
+    """A list of feature dicts where only some entries are filled (len() is the full count)."""
+
+    def __init__(self, n: int, filled: dict):
+        super().__init__([None] * n)
+        for i, f in filled.items():
+            self[i] = f
+
+
+def answer_matrix(rows: Sequence[dict], vocab: dict[str, list[str]]) -> np.ndarray:
+    """Answer rows as a matrix, categoricals coded with the span vocabulary."""
+    from ..features import matrix
+
+    return matrix(rows, ANSWER_FEATURES, {n: vocab[n] for n in ANSWER_CATEGORICAL})
+
+
+def fit_confidence(x: np.ndarray, y: np.ndarray, rounds: int = CONF_ROUNDS):
+    """P(answer is right) from the answer rows."""
+    import lightgbm as lgb
+
+    ds = lgb.Dataset(x, y, feature_name=list(ANSWER_FEATURES),
+                     categorical_feature=list(ANSWER_CATEGORICAL))
+    return lgb.train(CONF_PARAMS, ds, num_boost_round=rounds)

@@ -1,0 +1,101 @@
+"""Pure logic of the answer model's inputs: flattening, feature matrices, picking, datelines."""
+
+import math
+
+import numpy as np
+import pytest
+
+from askfiles.extract import dateline_end, resolved_entities
+from askfiles.features import build_vocab, matrix
+from askfiles.nlp import flatten
+from askfiles.records import Annotation, collapse
+from askfiles.rerank import answer_rows, pick_answers
+
+
+def annotation(text, pos=None, ents=(), sents=None):
+    """A hand-made Annotation: whitespace tokens, each its own head, given POS and entities."""
+    starts, ends, pos_out = [], [], []
+    i = 0
+    for word in text.split():
+        i = text.index(word, i)
+        starts.append(i)
+        ends.append(i + len(word))
+        i += len(word)
+    n = len(starts)
+    pos = pos.split() if pos else ["X"] * n
+    return Annotation(tuple(starts), tuple(ends), tuple(text[a:b].lower() for a, b in zip(starts, ends)),
+                      tuple(pos), ("dep",) * n, tuple(range(n)), tuple(sents or [(0, n)]),
+                      tuple(ents), ())
+
+
+def test_flatten_joins_wrapped_lines_and_maps_offsets_back():
+    text = "the Corporation for National\n       Research Initiatives.\n\nNext  one."
+    flat, offsets = flatten(text)
+    assert flat == "the Corporation for National Research Initiatives.\n\nNext one."
+    assert len(offsets) == len(flat) + 1
+    # every kept character maps to the same character of the original
+    assert all(flat[i] == text[offsets[i]] or flat[i] == " " for i in range(len(flat)))
+    r = flat.index("Research")
+    assert text[offsets[r]:offsets[r] + 8] == "Research"
+
+
+def test_flatten_leaves_plain_text_alone():
+    assert flatten("One line, single spaces.") == ("One line, single spaces.", None)
+
+
+def test_collapse_shows_wrapped_answers_on_one_line():
+    assert collapse("the Corporation for National\n       Research") == \
+        "the Corporation for National Research"
+
+
+def test_matrix_codes_categoricals_and_leaves_missing_numbers_at_zero():
+    vocab = {"wh": ["what", "who"]}
+    x = matrix([{"wh": "who", "a": 2.5}, {"wh": "whence"}], ["wh", "a", "b"], vocab)
+    assert x[0].tolist() == [1.0, 2.5, 0.0]
+    assert math.isnan(x[1][0]) and x[1][1] == 0.0
+
+
+def test_build_vocab_keeps_frequent_values_most_frequent_first():
+    rows = [{"wh": "who"}] * 3 + [{"wh": "what"}] * 5 + [{"wh": "why"}]
+    assert build_vocab(rows, ["wh"], min_count=2) == {"wh": ["what", "who"]}
+
+
+def test_pick_answers_takes_one_answer_per_place():
+    keys = ["the war office", "war office", "1964", "1964"]
+    places = [(0, (3, 6)), (0, (4, 6)), (0, (9, 10)), (2, (1, 2))]
+    scores = np.array([2.0, 3.0, 1.0, 0.5])
+    order, picked = pick_answers(keys, places, scores, 5)
+    assert order.tolist() == [1, 0, 2, 3]
+    # "the war office" overlaps the better "war office"; the second "1964" repeats the first
+    assert [i for _, i in picked] == [1, 2]
+
+
+def test_answer_rows_carry_gap_and_share():
+    feats = [{"wh": "who", "head_class": "none", "lab": "PERSON", "sent_match": 0.5,
+              "q_terms": 3.0, "q_ents": 1.0, "n_tokens": 2.0}] * 2
+    places = [(0, (0, 2)), (1, (0, 2))]
+    scores = np.array([3.0, 1.0])
+    order, picked = pick_answers(["a", "b"], places, scores, 5)
+    rows = answer_rows(feats, places, scores, order, picked, 0.0, 7.5)
+    assert rows[0]["gap"] == pytest.approx(2.0)
+    assert rows[0]["share"] == pytest.approx(math.exp(3) / (math.exp(3) + math.exp(1)))
+    assert rows[0]["bm25_raw"] == 7.5 and rows[1]["lab"] == "PERSON"
+
+
+@pytest.mark.parametrize("text, end", [
+    ("WASHINGTON (CNN) -- There are no plans , Obama said .", 3),
+    ("LONDON , England (Reuters) — Prices rose .", 5),
+    ("There are no plans -- yet , he said .", 0),       # no capitals before the dash
+    ("Obama said -- firmly -- no .", 0),
+])
+def test_dateline_end(text, end):
+    assert dateline_end(annotation(text), text) == end
+
+
+def test_pronoun_stands_for_the_last_person_named():
+    text = "Cairncross met Modin . He confessed in 1964 ."
+    ann = annotation(text, "PROPN VERB PROPN PUNCT PRON VERB ADP NUM PUNCT",
+                     ents=[(0, 1, "PERSON"), (2, 3, "PERSON"), (7, 8, "DATE")],
+                     sents=[(0, 4), (4, 9)])
+    assert resolved_entities(ann, text, (4, 9)) == ["modin", "cairncross"]
+    assert resolved_entities(ann, text, (0, 4)) == []
