@@ -16,10 +16,13 @@ read when a file cannot be used; the loader logs it and skips the file.
 from __future__ import annotations
 
 import bisect
+import codecs
 import io
 import logging
 import re
+from array import array
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any, Callable
 
@@ -30,7 +33,14 @@ HTML_SUFFIXES = (".html", ".htm")
 PDF_SUFFIXES = (".pdf",)
 SUPPORTED = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
 # Bump when any extractor's output changes, so saved indexes re-read files.
-EXTRACT_VERSION = 1
+EXTRACT_VERSION = 2
+# Caps that keep one hostile file from hanging or flooding indexing (README, "Limits").
+TITLE_LINE_CHARS = 1000       # a line is cut to this before it is read as a title
+SOURCE_MAP_MAX = 20_000       # HTML source_map entries kept (evenly spread beyond it)
+HTML_RESUMES = 8              # unfinished tags re-parsed past before the rest is plain text
+PDF_MAX_PAGES = 1000          # pages read from one PDF
+PDF_PAGE_BYTES = 512 << 10    # a page whose content streams decompress to more: text not read
+PDF_TOTAL_BYTES = 8 << 20     # content stream bytes read from one PDF in all
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,21 @@ def extract(suffix: str, data: bytes) -> Extracted:
     return fn(data)
 
 
+def capped(ex: Extracted, max_chars: int) -> Extracted:
+    """``ex`` with its text cut at ``max_chars`` characters, its meta trimmed to match.
+
+    ``meta["truncated"]`` then holds the length of the whole text; offsets still
+    index the text served (a prefix of the whole)."""
+    if max_chars <= 0 or len(ex.text) <= max_chars:
+        return ex
+    meta = dict(ex.meta, truncated=len(ex.text))
+    if "source_map" in meta:
+        meta["source_map"] = [e for e in meta["source_map"] if e[0] < max_chars]
+    if "pages" in meta:
+        meta["pages"] = [p for p in meta["pages"] if p < max_chars]
+    return Extracted(ex.text[:max_chars], ex.title, meta)
+
+
 # -- plain text -------------------------------------------------------------
 
 def _looks_binary(data: bytes) -> bool:
@@ -76,13 +101,19 @@ def decode_utf8(data: bytes) -> str:
 def title_of(text: str, fallback: str = "") -> str:
     """First Markdown heading, else the first non-empty line, else ``fallback``."""
     for line in text.splitlines():
-        m = re.match(r"\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
-        if m and m.group(1):
-            return m.group(1)[:200]
+        # Linear: the old one-regex form was cubic on "# a" + spaces + "b".
+        m = _HEADING.match(line, 0, TITLE_LINE_CHARS)
+        if m:
+            title = line[m.end():TITLE_LINE_CHARS].strip().rstrip("#").strip()
+            if title:
+                return title[:200]
     for line in text.splitlines():
         if line.strip():
-            return line.strip()[:200]
+            return line[:TITLE_LINE_CHARS].strip()[:200]
     return fallback
+
+
+_HEADING = re.compile(r"\s{0,3}#{1,6}\s")
 
 
 def extract_text(data: bytes) -> Extracted:
@@ -114,7 +145,9 @@ class _Visible(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.length = 0
-        self.source_map: list[list[int]] = []
+        # Two flat arrays, not a list per run: 2.5M runs were 347 MB as lists.
+        self.map_text = array("q")
+        self.map_source = array("q")
         self.hidden = 0
         self.pre = 0
         self.pending = ""            # a break or space owed before the next text
@@ -198,7 +231,8 @@ class _Visible(HTMLParser):
                 self.parts.append(self.pending)
                 self.length += len(self.pending)
                 self.pending = ""
-            self.source_map.append([self.length, self._source_offset() + lead])
+            self.map_text.append(self.length)
+            self.map_source.append(self._source_offset() + lead)
             self.parts.append(chunk)
             self.length += len(chunk)
         if trailing:
@@ -215,12 +249,28 @@ def _decode_html(data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     m = _CHARSET.search(data[:4096])
-    for enc in ([m.group(1).decode("ascii")] if m else []) + ["cp1252"]:
-        try:
-            return data.decode(enc, errors="replace")
-        except LookupError:
-            continue
-    return data.decode("latin-1")
+    declared = _sane_codec(m.group(1).decode("ascii")) if m else None
+    return data.decode(declared or "cp1252", errors="replace")
+
+
+# Codecs a web page may declare (the WHATWG encodings Python has). Anything else
+# (punycode, idna, rot13, utf-7, *_codec ...) falls back to cp1252: some of those
+# decode in quadratic time or are not text encodings at all.
+_SANE_CODECS = frozenset(codecs.lookup(n).name for n in """
+utf-8 ascii latin-1 iso8859-2 iso8859-3 iso8859-4 iso8859-5 iso8859-6 iso8859-7
+iso8859-8 iso8859-10 iso8859-13 iso8859-14 iso8859-15 iso8859-16 cp1250 cp1251
+cp1252 cp1253 cp1254 cp1255 cp1256 cp1257 cp1258 cp874 koi8-r koi8-u mac-roman
+mac-cyrillic gbk gb18030 big5 big5hkscs euc-jp iso2022-jp shift_jis euc-kr
+""".split())
+
+
+def _sane_codec(name: str) -> str | None:
+    """The codec a page declares when it is an ordinary text encoding, else None."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return None
+    return codec if codec in _SANE_CODECS else None
 
 
 def extract_html(data: bytes) -> Extracted:
@@ -229,13 +279,46 @@ def extract_html(data: bytes) -> Extracted:
     p = _Visible(line_starts)
     try:
         p.feed(source)
-        p.close()
+        _finish(p)
     except Exception as exc:  # html.parser is lenient; be safe anyway
         raise ValueError(f"unreadable HTML ({exc})") from None
     text = "".join(p.parts)
     title = " ".join("".join(p.title_parts).split()) or p.first_heading or title_of(text)
-    return Extracted(text, title[:200], {"source_map": p.source_map,
+    return Extracted(text, title[:200], {"source_map": _thin(p.map_text, p.map_source),
                                          "source_chars": len(source)})
+
+
+def _finish(p: _Visible) -> None:
+    """``p.close()`` without Python 3.11's quadratic end-of-file pass.
+
+    ``feed`` stops before the first unfinished tag or comment and keeps the
+    rest; ``close`` then rescans that rest once per ``<`` in it (160 KB of
+    "<a" took 16 s). Here the unfinished construct becomes text, as ``close``
+    would make it, and parsing goes on after it. When no ``>`` follows (no tag
+    can end), or after :data:`HTML_RESUMES` unfinished constructs, the rest is
+    text in one piece.
+    """
+    for _ in range(HTML_RESUMES + 1):
+        rest = p.rawdata
+        if p.cdata_elem or len(rest) < 2 or not rest.startswith("<"):
+            break
+        k = rest.find(">", 1) + 1
+        if not k or _ == HTML_RESUMES:
+            p.handle_data(unescape(rest))
+            p.updatepos(0, len(rest))
+            p.rawdata = ""
+            break
+        p.handle_data(unescape(rest[:k]))
+        p.updatepos(0, k)
+        p.rawdata = rest[k:]
+        p.feed("")
+    p.close()
+
+
+def _thin(text_offsets: array, source_offsets: array) -> list[list[int]]:
+    """``[text offset, source offset]`` pairs, at most :data:`SOURCE_MAP_MAX` evenly spread."""
+    step = max(1, -(-len(text_offsets) // SOURCE_MAP_MAX))
+    return [[t, s] for t, s in zip(text_offsets[::step], source_offsets[::step])]
 
 
 def source_offset(meta: dict[str, Any], offset: int) -> int | None:
@@ -277,13 +360,7 @@ def extract_pdf(data: bytes) -> Extracted:
                     raise ValueError("encrypted PDF (needs a password)")
             except (NotImplementedError, PyPdfError) as exc:
                 raise ValueError(f"encrypted PDF ({exc})") from None
-        texts = []
-        for page in reader.pages:
-            try:
-                texts.append(page.extract_text() or "")
-            except Exception as exc:  # one bad page should not lose the rest
-                log.warning("PDF page %d unreadable: %s", len(texts) + 1, exc)
-                texts.append("")
+        texts = _page_texts(reader)
         info_title = ""
         try:
             info = reader.metadata
@@ -305,6 +382,77 @@ def extract_pdf(data: bytes) -> Extracted:
         raise ValueError("PDF has no extractable text (scanned images need OCR)")
     title = " ".join(info_title.split()) or title_of(text)
     return Extracted(text, title[:200], {"pages": pages})
+
+
+def _page_texts(reader) -> list[str]:
+    """Each page's text, within the caps: pages, content bytes per page and in all.
+
+    pypdf reads a content stream at under 1 MB/s, and a 9 KB PDF can point five
+    pages at one stream that inflates to megabytes (30 s, 12.5M characters).
+    The decompressed size is known before the slow part, so pages over the
+    caps are left empty (logged) instead of read; a stream shared by pages is
+    read once.
+    """
+    n_pages = len(reader.pages)
+    if n_pages > PDF_MAX_PAGES:
+        log.warning("PDF has %d pages; only the first %d are read", n_pages, PDF_MAX_PAGES)
+    texts: list[str] = []
+    done: dict[tuple, str] = {}
+    budget = PDF_TOTAL_BYTES
+    for number in range(min(n_pages, PDF_MAX_PAGES)):
+        text = ""
+        try:
+            page = reader.pages[number]
+            key, size = _content_size(page)
+            if key in done:
+                text = done[key]
+            elif size > min(PDF_PAGE_BYTES, budget):
+                log.warning("PDF page %d not read: its content is %d bytes (limit %d per "
+                            "page, %d left for the file)", number + 1, size,
+                            PDF_PAGE_BYTES, budget)
+            else:
+                budget -= size
+                text = done[key] = page.extract_text() or ""
+        except Exception as exc:  # one bad page should not lose the rest
+            log.warning("PDF page %d unreadable: %s", number + 1, exc)
+        texts.append(text)
+    return texts
+
+
+def _content_size(page) -> tuple[tuple, int]:
+    """The page's content streams and form XObjects (what ``extract_text`` reads):
+    their object numbers, as an identity, and their decompressed size in bytes."""
+    from pypdf.generic import IndirectObject
+
+    refs: list[tuple[int, int]] = []
+    size = 0
+
+    def deref(obj):
+        if isinstance(obj, IndirectObject):
+            ref = (obj.idnum, obj.generation)
+            if ref in refs:
+                return None                  # read once, and no reference loops
+            refs.append(ref)
+            return obj.get_object()
+        return obj
+
+    contents = deref(page.raw_get("/Contents")) if "/Contents" in page else None
+    for stream in contents if isinstance(contents, list) else [contents]:
+        stream = deref(stream)
+        if hasattr(stream, "get_data"):
+            size += len(stream.get_data())
+    todo = [(page.get("/Resources"), 0)]
+    while todo:
+        resources, depth = todo.pop()
+        xobjects = resources.get("/XObject") if hasattr(resources, "get") else None
+        if not hasattr(xobjects, "values") or depth > 8:
+            continue
+        for name in list(xobjects.keys()):
+            xobj = deref(xobjects.raw_get(name))
+            if hasattr(xobj, "get_data") and xobj.get("/Subtype") == "/Form":
+                size += len(xobj.get_data())
+                todo.append((xobj.get("/Resources"), depth + 1))
+    return tuple(refs) or (id(page),), size
 
 
 def page_of(meta: dict[str, Any], offset: int) -> int | None:
