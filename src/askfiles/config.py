@@ -37,10 +37,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_question_chars", 1000, int, "longest question accepted"),
     Setting("max_body_bytes", 16 * 1024, int, "largest request body accepted by the API"),
     Setting("max_file_mb", 20.0, float, "larger corpus files are skipped (logged)"),
+    Setting("max_doc_chars", 2_000_000, int,
+            "a document's text is cut after this many characters (logged)"),
     Setting("poll_seconds", 2.0, float,
             "how often the server checks the corpus for changes (0 turns it off)"),
     Setting("rate_limit", 0, int,
-            "requests per minute per client address on /api/ (0 turns it off)"),
+            "requests per minute per client address on /api/ and on questions asked "
+            "through the page (/?q=) (0 turns it off)"),
     Setting("sparse_threshold", 20000, int,
             "passages above which the sparse-matrix BM25 is used"),
 )
