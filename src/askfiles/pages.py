@@ -8,6 +8,7 @@ from flask import Blueprint, abort, render_template, request
 
 from .api import TOP_K_DEFAULT, TOP_K_MAX, clean_question, holder, settings
 from .examples import examples_for
+from .index import terms
 
 bp = Blueprint("pages", __name__)
 
@@ -54,7 +55,8 @@ def _closest_passages(engine, question: str, k: int = 3) -> list[Shown]:
     """Best BM25 passages when the engine offers no candidate at all."""
     from urllib.parse import quote
 
-    hits = engine.index.search(engine.analyse(question).terms, k)
+    # The index's tokenizer alone: parsing the question with spaCy again is not needed.
+    hits = engine.index.search(terms(question), k)
     out = []
     for i, _ in hits:
         p = engine.passages[i]

@@ -30,6 +30,7 @@ import json
 import math
 import threading
 from array import array
+from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -151,16 +152,20 @@ class SparseBM25:
         i = self.term_ids.get(term)
         return float(self.idf_values[i]) if i is not None else 0.0
 
-    def _known(self, query: Sequence[str]) -> list[int]:
+    def _known(self, query: Sequence[str]) -> list[tuple[int, int]]:
+        """Ids of the query's known terms and how often each occurs, in first-seen order.
+
+        A repeated term is added once with its weight times the count: a question
+        of one word said 200 times costs one pass, not 200."""
         ids = self.term_ids
-        return [ids[t] for t in query if t in ids]
+        return [(ids[t], c) for t, c in Counter(query).items() if t in ids]
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """BM25 score of every passage for the query terms (repeated terms count again)."""
         out = np.zeros(self.size)
-        for t in self._known(query):
+        for t, c in self._known(query):
             a, z = self.indptr[t], self.indptr[t + 1]
-            out[self.indices[a:z]] += self.weights[a:z]
+            out[self.indices[a:z]] += self.weights[a:z] if c == 1 else c * self.weights[a:z]
         return out
 
     def _buffer(self) -> np.ndarray:
@@ -181,13 +186,13 @@ class SparseBM25:
             return empty
         indptr, indices, weights = self.indptr, self.indices, self.weights
         buf = self._buffer()
-        for t in ids:  # in query order, repeats included: the same sums as rank-bm25
+        for t, c in ids:  # in query order, repeats as counts: the same sums as rank-bm25
             a, z = indptr[t], indptr[t + 1]
-            buf[indices[a:z]] += weights[a:z]
+            buf[indices[a:z]] += weights[a:z] if c == 1 else c * weights[a:z]
         # A lower bound of the k-th best score: the k-th best among the passages of
         # the rarest query terms (enough of them to hold k passages). Every passage
         # of the top k (ties included) scores at least that, so only those are sorted.
-        distinct = sorted(dict.fromkeys(ids), key=lambda t: indptr[t + 1] - indptr[t])
+        distinct = sorted((t for t, _ in ids), key=lambda t: indptr[t + 1] - indptr[t])
         postings = int(sum(indptr[t + 1] - indptr[t] for t in distinct))
         # A passage is listed once per term it holds, so the best k * (lists) entries
         # hold at least k different passages.
