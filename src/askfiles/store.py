@@ -44,7 +44,6 @@ import json
 import logging
 import os
 import shutil
-import stat
 import time
 from array import array
 from dataclasses import dataclass, field
@@ -728,7 +727,7 @@ def file_changed(path: Path, entry: dict[str, Any] | None, st: os.stat_result) -
     Updates ``entry["checked_ns"]`` when a racy file turns out unchanged.
     """
     if entry is None or entry.get("size") != st.st_size or \
-            entry.get("mtime_ns") != st.st_mtime_ns or not stat.S_ISREG(st.st_mode):
+            entry.get("mtime_ns") != st.st_mtime_ns:
         return True
     if _racy(entry) and entry.get("sha256"):
         now = time.time_ns()
