@@ -115,8 +115,8 @@ def test_the_pages_closest_passages_need_no_second_parse(seed_engine, monkeypatc
     from askfiles import nlp, pages
 
     calls = []
-    monkeypatch.setattr(nlp, "parse", lambda text, *a: calls.append(text))
     app = create_app({"engine": seed_engine, "TESTING": True})
+    monkeypatch.setattr(nlp, "parse", lambda text, *a: calls.append(text))
     with app.test_request_context("/?q=x"):
         shown = pages._closest_passages(seed_engine, "When did Cairncross confess?")
     assert shown and shown[0].document == "cairncross-mi5-confession.txt"
