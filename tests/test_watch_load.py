@@ -170,3 +170,33 @@ def test_watcher_annotates_1000_new_passages_while_questions_run(tmp_path):
     while _tagged_pids(tag) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _tagged_pids(tag) == []
+
+
+@pytest.mark.slow
+def test_annotation_processes_give_the_same_annotations_and_end_with_the_build():
+    from askfiles import nlp
+
+    texts = [f"Clerk Abelard{i} filed entry {i} in Lyon on {1 + i % 28} May {1700 + i}."
+             for i in range(300)]
+    one = list(nlp.annotate(texts, n_process=1))
+    two = nlp.annotate(texts, batch_size=16, n_process=2)
+    assert [next(two) for _ in range(20)] == one[:20]
+    children = [p for p in _children(os.getpid()) if b"askfiles.annotator" in p[1]]
+    assert len(children) == 2
+    two.close()                       # a build stopped early: its processes end with it
+    assert not [p for p in _children(os.getpid()) if b"askfiles.annotator" in p[1]]
+    assert list(nlp.annotate(texts, batch_size=16, n_process=2)) == one
+
+
+def _children(pid: int) -> list[tuple[int, bytes]]:
+    """(pid, command line) of the running children of ``pid``."""
+    out = []
+    for d in Path("/proc").iterdir():
+        try:
+            stat = (d / "stat").read_text()
+            if d.name.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == pid \
+                    and stat.rsplit(")", 1)[1].split()[0] != "Z":
+                out.append((int(d.name), (d / "cmdline").read_bytes()))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out

@@ -101,8 +101,9 @@ def check_regular(mode: int) -> None:
         raise ValueError(f"not a regular file ({kind}; not read)")
 
 
+# Non-blocking: opening a FIFO for reading must not wait for a writer.
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-                   | getattr(os, "O_CLOEXEC", 0))
+               | getattr(os, "O_CLOEXEC", 0))
 
 
 def read_file(path: Path, root: Path, max_bytes: int | None = None,
