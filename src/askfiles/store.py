@@ -838,8 +838,13 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         now = time.time_ns()
         try:
             check_name(rel)
-        except ValueError as exc:   # no id, no fingerprint: skipped on every run
-            _skip(skipped, shown_id(rel), skip_reason(exc))
+        except ValueError as exc:   # no id; fingerprinted under the escaped name, so
+            shown = shown_id(rel)   # the watcher does not see a change on every poll
+            _skip(skipped, shown, skip_reason(exc))
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                files[shown] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                "checked_ns": now, "skip": skip_reason(exc)}
             continue
         try:
             st = path.stat()
