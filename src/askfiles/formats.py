@@ -360,7 +360,7 @@ def extract_pdf(data: bytes) -> Extracted:
                     raise ValueError("encrypted PDF (needs a password)")
             except (NotImplementedError, PyPdfError) as exc:
                 raise ValueError(f"encrypted PDF ({exc})") from None
-        texts = _page_texts(reader)
+        texts, too_big = _page_texts(reader)
         info_title = ""
         try:
             info = reader.metadata
@@ -378,14 +378,19 @@ def extract_pdf(data: bytes) -> Extracted:
         parts.append(t)
         pos += len(t) + len(PAGE_BREAK)
     text = PAGE_BREAK.join(parts)
+    if not text.strip() and too_big:
+        raise ValueError(f"PDF content too large to read ({too_big} of {len(texts)} pages "
+                         f"over {PDF_PAGE_BYTES // 1024} KB each or {PDF_TOTAL_BYTES >> 20} MB "
+                         "in all)")
     if not text.strip():
         raise ValueError("PDF has no extractable text (scanned images need OCR)")
     title = " ".join(info_title.split()) or title_of(text)
     return Extracted(text, title[:200], {"pages": pages})
 
 
-def _page_texts(reader) -> list[str]:
-    """Each page's text, within the caps: pages, content bytes per page and in all.
+def _page_texts(reader) -> tuple[list[str], int]:
+    """Each page's text within the caps (pages, content bytes per page and in all),
+    and how many pages were left unread for their size.
 
     pypdf reads a content stream at under 1 MB/s, and a 9 KB PDF can point five
     pages at one stream that inflates to megabytes (30 s, 12.5M characters).
@@ -399,6 +404,7 @@ def _page_texts(reader) -> list[str]:
     texts: list[str] = []
     done: dict[tuple, str] = {}
     budget = PDF_TOTAL_BYTES
+    too_big = 0
     for number in range(min(n_pages, PDF_MAX_PAGES)):
         text = ""
         try:
@@ -407,6 +413,7 @@ def _page_texts(reader) -> list[str]:
             if key in done:
                 text = done[key]
             elif size > min(PDF_PAGE_BYTES, budget):
+                too_big += 1
                 log.warning("PDF page %d not read: its content is %d bytes (limit %d per "
                             "page, %d left for the file)", number + 1, size,
                             PDF_PAGE_BYTES, budget)
@@ -416,7 +423,7 @@ def _page_texts(reader) -> list[str]:
         except Exception as exc:  # one bad page should not lose the rest
             log.warning("PDF page %d unreadable: %s", number + 1, exc)
         texts.append(text)
-    return texts
+    return texts, too_big
 
 
 def _content_size(page) -> tuple[tuple, int]:
