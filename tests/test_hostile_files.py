@@ -143,10 +143,14 @@ def test_unfinished_tags_parse_in_linear_time(size):
 
 
 @pytest.mark.parametrize("tail", [b"<a b=c " * 100_000, b"<!--" * 100_000,
-                                  (b"<a x='" * 1000 + b">") * 300])
+                                  (b"<a x='" * 1000 + b">") * 300,
+                                  b"<a" + b" b=c" * 500_000 + b"><p>Pier</p>"])
 def test_other_unfinished_constructs_are_linear_too(tail):
-    _, took = timed(formats.extract_html, b"<p>Harbour</p>" + tail)
+    ex, took = timed(formats.extract_html, b"<p>Harbour</p>" + tail)
     assert took < FAST, took
+    assert ex.text.startswith("Harbour")
+    if tail.endswith(b"<p>Pier</p>"):       # one 2 MB tag: taken by its name alone
+        assert ex.text == "Harbour\n\nPier"
 
 
 def test_pdf_whose_pages_share_an_inflating_stream_is_skipped_fast(tmp_path, caplog):
@@ -187,9 +191,17 @@ def test_document_text_is_cut_at_max_doc_chars(tmp_path, caplog):
     path = tmp_path / "long.txt"
     with caplog.at_level(logging.WARNING, logger="askfiles"):
         doc = document_of(path, tmp_path, b"harbour " * 1000, max_chars=5000)
-    assert len(doc.text) == 5000 and doc.meta["truncated"] == 8000
-    assert "long.txt: text cut at 5000 of its 8000 characters (ASKFILES_MAX_DOC_CHARS)" \
+    assert len(doc.text) == 5000 and doc.meta["truncated"] is True
+    assert "long.txt: text cut at 5000 characters (ASKFILES_MAX_DOC_CHARS)" \
         in [r.getMessage() for r in caplog.records]
+
+
+def test_html_parsing_stops_once_the_text_passes_the_cap(tmp_path):
+    html = big_html(2_000_000)                          # 18 MB, 4M characters of text
+    doc, took = timed(document_of, tmp_path / "big.html", tmp_path, html, 100_000)
+    assert took < FAST, took
+    assert len(doc.text) == 100_000 and doc.meta["truncated"] is True
+    assert all(t < 100_000 for t, _ in doc.meta["source_map"])
 
 
 def test_source_map_of_a_large_html_file_is_bounded(tmp_path):

@@ -37,6 +37,7 @@ EXTRACT_VERSION = 2
 # Caps that keep one hostile file from hanging or flooding indexing (README, "Limits").
 TITLE_LINE_CHARS = 1000       # a line is cut to this before it is read as a title
 SOURCE_MAP_MAX = 20_000       # HTML source_map entries kept (evenly spread beyond it)
+HTML_TAG_CHARS = 64 << 10     # a start tag longer than this: its attributes are not read
 HTML_RESUMES = 8              # unfinished tags re-parsed past before the rest is plain text
 PDF_MAX_PAGES = 1000          # pages read from one PDF
 PDF_PAGE_BYTES = 512 << 10    # a page whose content streams decompress to more: text not read
@@ -57,24 +58,27 @@ def supported(suffix: str) -> bool:
     return suffix.lower() in SUPPORTED
 
 
-def extract(suffix: str, data: bytes) -> Extracted:
-    """The text of a file's bytes, by its (lowercased) suffix."""
+def extract(suffix: str, data: bytes, max_chars: int = 0) -> Extracted:
+    """The text of a file's bytes, by its (lowercased) suffix.
+
+    With ``max_chars``, HTML and PDF extraction may stop once the text is that
+    long (the caller cuts it there: :func:`capped`)."""
     suffix = suffix.lower()
     fn = _EXTRACTORS.get(suffix)
     if fn is None:
         raise ValueError(f"unsupported file type {suffix or '(none)'!r} "
                          f"(supported: {', '.join(SUPPORTED)})")
-    return fn(data)
+    return fn(data, max_chars=max_chars)
 
 
 def capped(ex: Extracted, max_chars: int) -> Extracted:
     """``ex`` with its text cut at ``max_chars`` characters, its meta trimmed to match.
 
-    ``meta["truncated"]`` then holds the length of the whole text; offsets still
-    index the text served (a prefix of the whole)."""
+    ``meta["truncated"]`` is then true; offsets still index the text served (a
+    prefix of the whole)."""
     if max_chars <= 0 or len(ex.text) <= max_chars:
         return ex
-    meta = dict(ex.meta, truncated=len(ex.text))
+    meta = dict(ex.meta, truncated=True)
     if "source_map" in meta:
         meta["source_map"] = [e for e in meta["source_map"] if e[0] < max_chars]
     if "pages" in meta:
@@ -116,7 +120,7 @@ def title_of(text: str, fallback: str = "") -> str:
 _HEADING = re.compile(r"\s{0,3}#{1,6}\s")
 
 
-def extract_text(data: bytes) -> Extracted:
+def extract_text(data: bytes, max_chars: int = 0) -> Extracted:
     text = decode_utf8(data)
     return Extracted(text, title_of(text))
 
@@ -135,6 +139,7 @@ _LINE = frozenset("br td th option".split())
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _SPACE = re.compile(r"\s+")
+_TAG_NAME = re.compile(r"[a-zA-Z][^\t\n\r\f />\x00]*")
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
@@ -157,6 +162,21 @@ class _Visible(HTMLParser):
         self.heading_parts: list[str] = []
         self.first_heading = ""
         self._line_starts = line_starts
+
+    def parse_starttag(self, i: int) -> int:
+        # A start tag of megabytes of attributes took html.parser 12 s to split
+        # (a Python step per attribute); none of them is shown, so a giant tag is
+        # taken by its name alone.
+        end = self.check_for_whole_start_tag(i)
+        if end < 0 or end - i <= HTML_TAG_CHARS:
+            return super().parse_starttag(i)
+        m = _TAG_NAME.match(self.rawdata, i + 1)
+        tag = m.group().lower() if m else ""
+        self.lasttag = tag
+        self.handle_starttag(tag, [])
+        if tag in self.CDATA_CONTENT_ELEMENTS:
+            self.set_cdata_mode(tag)
+        return end
 
     def _source_offset(self) -> int:
         line, col = self.getpos()
@@ -273,19 +293,44 @@ def _sane_codec(name: str) -> str | None:
     return codec if codec in _SANE_CODECS else None
 
 
-def extract_html(data: bytes) -> Extracted:
+def extract_html(data: bytes, max_chars: int = 0) -> Extracted:
     source = _decode_html(data)
     line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", source)]
     p = _Visible(line_starts)
     try:
-        p.feed(source)
-        _finish(p)
+        if _feed(p, source, max_chars):
+            _finish(p)
     except Exception as exc:  # html.parser is lenient; be safe anyway
         raise ValueError(f"unreadable HTML ({exc})") from None
     text = "".join(p.parts)
     title = " ".join("".join(p.title_parts).split()) or p.first_heading or title_of(text)
     return Extracted(text, title[:200], {"source_map": _thin(p.map_text, p.map_source),
                                          "source_chars": len(source)})
+
+
+def _feed(p: _Visible, source: str, max_chars: int) -> bool:
+    """Feed ``source``, in pieces so as to stop once the text passes ``max_chars``
+    (0: no limit). False when it stopped early (the rest is not parsed)."""
+    step = 1 << 18
+    pos = 0
+    while pos < len(source):
+        if not max_chars or len(p.rawdata) > step:
+            # No limit, or stuck before an unfinished tag: feeding it more pieces
+            # would rescan it each time, so the rest goes in at once (one scan);
+            # when no ">" follows, no tag can end: it is all text, as close() makes it.
+            if max_chars and source.find(">", pos) < 0 and not p.cdata_elem:
+                rest = p.rawdata + source[pos:pos + max_chars]
+                p.rawdata = ""
+                p.handle_data(unescape(rest))
+                return pos + max_chars >= len(source)
+            p.feed(source[pos:])
+            return True
+        p.feed(source[pos:pos + step])
+        pos += step
+        if p.length >= max_chars:
+            p.rawdata = ""
+            return False
+    return True
 
 
 def _finish(p: _Visible) -> None:
@@ -342,7 +387,7 @@ def source_offset(meta: dict[str, Any], offset: int) -> int | None:
 PAGE_BREAK = "\n\n"
 
 
-def extract_pdf(data: bytes) -> Extracted:
+def extract_pdf(data: bytes, max_chars: int = 0) -> Extracted:
     """Text of each page joined by a blank line; ``meta["pages"]`` = page start offsets."""
     if not data.lstrip()[:5].startswith(b"%PDF"):
         raise ValueError("not a PDF (no %PDF header)")
@@ -360,7 +405,7 @@ def extract_pdf(data: bytes) -> Extracted:
                     raise ValueError("encrypted PDF (needs a password)")
             except (NotImplementedError, PyPdfError) as exc:
                 raise ValueError(f"encrypted PDF ({exc})") from None
-        texts, too_big = _page_texts(reader)
+        texts, too_big = _page_texts(reader, max_chars)
         info_title = ""
         try:
             info = reader.metadata
@@ -388,7 +433,7 @@ def extract_pdf(data: bytes) -> Extracted:
     return Extracted(text, title[:200], {"pages": pages})
 
 
-def _page_texts(reader) -> tuple[list[str], int]:
+def _page_texts(reader, max_chars: int = 0) -> tuple[list[str], int]:
     """Each page's text within the caps (pages, content bytes per page and in all),
     and how many pages were left unread for their size.
 
@@ -396,7 +441,7 @@ def _page_texts(reader) -> tuple[list[str], int]:
     pages at one stream that inflates to megabytes (30 s, 12.5M characters).
     The decompressed size is known before the slow part, so pages over the
     caps are left empty (logged) instead of read; a stream shared by pages is
-    read once.
+    read once. Pages after the text passes ``max_chars`` are not read.
     """
     n_pages = len(reader.pages)
     if n_pages > PDF_MAX_PAGES:
@@ -404,8 +449,12 @@ def _page_texts(reader) -> tuple[list[str], int]:
     texts: list[str] = []
     done: dict[tuple, str] = {}
     budget = PDF_TOTAL_BYTES
-    too_big = 0
+    too_big = chars = 0
     for number in range(min(n_pages, PDF_MAX_PAGES)):
+        if max_chars and chars >= max_chars:
+            log.warning("PDF text passed %d characters at page %d; the rest is not read",
+                        max_chars, number)
+            break
         text = ""
         try:
             page = reader.pages[number]
@@ -423,6 +472,7 @@ def _page_texts(reader) -> tuple[list[str], int]:
         except Exception as exc:  # one bad page should not lose the rest
             log.warning("PDF page %d unreadable: %s", number + 1, exc)
         texts.append(text)
+        chars += len(text) + len(PAGE_BREAK)
     return texts, too_big
 
 

@@ -199,12 +199,12 @@ def document_of(path: Path, root: Path, data: bytes,
     ident = doc_id(path, root)
     check_name(ident)
     suffix = path.suffix.lower()
-    ex = formats.extract(suffix, data)
+    ex = formats.extract(suffix, data, max_chars)
     if not ex.text.strip():
         raise ValueError("empty (no text to index)")
     if len(ex.text) > max_chars > 0:
-        log.warning("%s: text cut at %d of its %d characters (ASKFILES_MAX_DOC_CHARS)",
-                    ident, max_chars, len(ex.text))
+        log.warning("%s: text cut at %d characters (ASKFILES_MAX_DOC_CHARS)",
+                    ident, max_chars)
         ex = formats.capped(ex, max_chars)
     # Lone surrogates (a PDF's broken font map) cannot be sent as UTF-8; one
     # character for one keeps every offset.
