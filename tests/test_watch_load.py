@@ -200,3 +200,20 @@ def _children(pid: int) -> list[tuple[int, bytes]]:
         except (OSError, ValueError, IndexError):
             pass
     return out
+
+
+def test_annotation_falls_back_to_this_process_when_none_can_start(monkeypatch, caplog):
+    import subprocess
+
+    from askfiles import nlp
+
+    def no_python(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", "python")
+
+    monkeypatch.setattr(subprocess, "Popen", no_python)
+    texts = ["The harbour was rebuilt in 1887.", "The granary burned in 1911."]
+    with caplog.at_level("WARNING", logger="askfiles"):
+        got = list(nlp.annotate(texts, n_process=2))
+    assert got == list(nlp.annotate(texts, n_process=1))
+    assert "annotation processes could not start ([Errno 2] No such file or directory: " \
+        "'python'); annotating in this one" in [r.getMessage() for r in caplog.records]

@@ -105,20 +105,49 @@ def annotate(texts: Iterable[str], setting: str = "", batch_size: int = 64,
     With ``n_process`` above 1 the batches go to fresh spawned processes
     (:func:`_annotate_spawned`), never to ``fork``ed copies of this one."""
     global ANNOTATED
-    if n_process > 1:
-        stream = _annotate_spawned(texts, setting, batch_size, n_process)
+    procs = _start_annotators(setting, n_process) if n_process > 1 else None
+    if procs:
+        stream = _annotate_spawned(texts, procs, batch_size)
     else:
         nlp = get_nlp(setting)
         stream = (annotation_of(doc) for doc in nlp.pipe(texts, batch_size=batch_size))
-    for ann in stream:
-        with _lock:
-            ANNOTATED += 1
-        yield ann
+    try:
+        for ann in stream:
+            with _lock:
+                ANNOTATED += 1
+            yield ann
+    finally:
+        stream.close()           # a build stopped early: its processes end now
 
 
-def _annotate_spawned(texts: Iterable[str], setting: str, batch_size: int,
-                      n_process: int) -> Iterator[Annotation]:
-    """Annotations from ``n_process`` fresh ``python -m askfiles.annotator`` processes, in order.
+def _start_annotators(setting: str, n_process: int) -> list | None:
+    """``n_process`` fresh ``python -m askfiles.annotator`` processes (None: they cannot start)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[1])   # this askfiles, whatever sys.path says
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH", "")]))
+    procs: list = []
+    try:
+        for _ in range(n_process):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "askfiles.annotator", setting],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True))
+    except OSError as exc:  # e.g. no Python interpreter at sys.executable (embedded)
+        log.warning("annotation processes could not start (%s); annotating in this one",
+                    exc)
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        return None
+    return procs
+
+
+def _annotate_spawned(texts: Iterable[str], procs: list, batch_size: int
+                      ) -> Iterator[Annotation]:
+    """Annotations from fresh ``python -m askfiles.annotator`` processes, in order.
 
     spaCy's own ``n_process`` forks. Forked from a threaded server (request
     threads inside spaCy/BLIS), a child could inherit a lock held by a thread
@@ -130,19 +159,9 @@ def _annotate_spawned(texts: Iterable[str], setting: str, batch_size: int,
     side can block the other. The processes end with this generator; one whose
     parent died reads end-of-file on stdin and ends too.
     """
-    import json
     import queue
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[1])   # this askfiles, whatever sys.path says
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH", "")]))
-    procs = [subprocess.Popen([sys.executable, "-m", "askfiles.annotator", setting],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                              close_fds=True)
-             for _ in range(n_process)]
+    n_process = len(procs)
     order: queue.Queue = queue.Queue()        # the process holding the next result
     slots = threading.Semaphore(2 * n_process)
     stop = threading.Event()
