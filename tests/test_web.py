@@ -143,7 +143,7 @@ def test_get_errors(client, url, status, code):
     ("DELETE", "/api/ask", {"GET", "POST"}),
     ("PATCH", "/api/ask", {"GET", "POST"}),
     ("POST", "/api/documents", {"GET"}),
-    ("DELETE", "/api/documents/" + DOC, {"GET"}),
+    ("POST", "/api/documents/" + DOC, {"DELETE", "GET", "PUT"}),
     ("POST", "/api/openapi.json", {"GET"}),
     ("POST", "/healthz", {"GET"}),
 ])
@@ -243,8 +243,10 @@ def test_healthz(client, seed_engine):
 def test_documents_list_and_get(client, seed_engine):
     listed = client.get("/api/documents").get_json()
     doc = seed_engine.documents[DOC]
-    assert listed == [{"id": DOC, "title": doc.title,
-                       "passages": seed_engine.passage_count(DOC), "chars": len(doc.text)}]
+    assert listed == {"documents": [{"id": DOC, "title": doc.title,
+                                     "passages": seed_engine.passage_count(DOC),
+                                     "chars": len(doc.text)}],
+                      "total": 1, "limit": 100, "offset": 0}
     got = client.get("/api/documents/" + DOC).get_json()
     assert set(got) == {"id", "title", "text", "meta"}
     assert got["id"] == DOC and got["text"] == doc.text and got["title"] == doc.title
@@ -252,7 +254,7 @@ def test_documents_list_and_get(client, seed_engine):
 
 def test_nested_ids_and_markup_from_the_corpus(odd_engine):
     client = create_app({"engine": odd_engine}).test_client()
-    ids = [d["id"] for d in client.get("/api/documents").get_json()]
+    ids = [d["id"] for d in client.get("/api/documents").get_json()["documents"]]
     assert ids == ["markup.txt", "sub/dir/note.md"]
     assert client.get("/api/documents/sub/dir/note.md").get_json()["title"] == \
         "Notes on the harbour"
