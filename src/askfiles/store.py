@@ -806,7 +806,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             check_link(path, root)
             check_file(path, st.st_size, max_bytes)
         except (OSError, ValueError) as exc:
-            _skip(skipped, rel, skip_reason(exc))
+            _skip(skipped, rel, skip_reason(exc), seen=old.files)
             if not isinstance(exc, OSError):
                 files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                               "checked_ns": now, "skip": skip_reason(exc)}
@@ -830,7 +830,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             data = path.read_bytes()
             check_file(path, len(data), max_bytes)
         except (OSError, ValueError) as exc:
-            _skip(skipped, rel, skip_reason(exc))
+            _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                           "checked_ns": now, "skip": skip_reason(exc)}
             continue
@@ -849,7 +849,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         try:
             doc = document_of(path, root, data)
         except (OSError, ValueError) as exc:
-            _skip(skipped, rel, skip_reason(exc))
+            _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {**entry, "skip": skip_reason(exc)}
             continue
         files[rel] = entry
@@ -1072,7 +1072,12 @@ def _bm25_of(passages: PassageTable, source: np.ndarray, old: Saved):
     return SparseBM25.from_ids(vocab, out, lens), out
 
 
-def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False) -> None:
+def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False,
+          seen: dict[str, Any] | None = None) -> None:
+    # Warned once per file: a skip the saved index already records (by this or
+    # another server process) is logged at INFO.
+    entry = (seen or {}).get(rel)
+    known = known or (isinstance(entry, dict) and entry.get("skip") == reason)
     log.log(logging.INFO if known else logging.WARNING, "skipped %s: %s", rel, reason)
     skipped.append(Skipped(rel, reason))
 
