@@ -40,6 +40,8 @@ CONTENT_TYPES = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
 }
 TEXT_FORMATS = (".txt", ".md", ".rst", "")
+# Types that say nothing about the format (curl --data-binary sends the form type).
+NEUTRAL_TYPES = ("application/octet-stream", "application/x-www-form-urlencoded")
 _write_lock = threading.Lock()
 
 
@@ -119,8 +121,10 @@ def _format(doc_id: str) -> str:
                        f"(supported: {', '.join(formats.SUPPORTED)}, or no extension "
                        "for plain text).")
     mime = request.mimetype or ""
+    if mime in NEUTRAL_TYPES:
+        mime = ""
     named = CONTENT_TYPES.get(mime)
-    if mime and mime not in ("application/octet-stream", "text/plain") and named is None:
+    if mime and mime != "text/plain" and named is None:
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type {mime} is not a supported document type.")
     if mime == "text/plain" and suffix not in TEXT_FORMATS:
