@@ -447,3 +447,22 @@ def test_askfiles_serve_runs_gunicorn_and_stops_cleanly():
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "2 workers" in out
+
+
+def test_examples_skip_odd_wording(tmp_path):
+    from askfiles.engine import Engine
+    from askfiles.examples import candidates, examples_for
+
+    (tmp_path / "a.txt").write_text(
+        "Station history\n\nIn 1998 MMC contained forty stations across the county. "
+        "MMC included the old depot in 2001. Burgess defected to Moscow in 1951. "
+        "Maclean met Burgess in Cambridge in 1934.\n")
+    engine = Engine.from_folder(tmp_path, {"poll_seconds": 0, "index_dir": "off"})
+    made = [q for _, _, q, _ in candidates(engine)]
+    assert not [q for q in made if " contain" in q or " include" in q], made
+    assert "Where did Maclean meet?" not in made      # the object is left out: odd
+    shown = examples_for(engine)
+    assert "When did Burgess defect?" in shown or "Where did Burgess defect?" in shown
+    for q in shown:
+        best = engine.ask(q, 1).answers[0]
+        assert best.score >= 0.5
