@@ -41,8 +41,10 @@ def corpus_files(root: Path) -> list[Path]:
             continue
         seen_dirs.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        top = real == str(root)
         for name in sorted(filenames):
-            if not name.startswith("."):
+            # The settings file askfiles.toml beside the documents is not one of them.
+            if not name.startswith(".") and not (top and name == "askfiles.toml"):
                 found.append(Path(dirpath) / name)
     return found
 
@@ -93,7 +95,7 @@ def document_of(path: Path, root: Path, data: bytes) -> Document:
     ex = formats.extract(suffix, data)
     if not ex.text.strip():
         raise ValueError("empty (no text to index)")
-    meta = {"format": suffix.lstrip("."), "bytes": len(data), **ex.meta}
+    meta = {"format": suffix.lstrip(".") or "text", "bytes": len(data), **ex.meta}
     return Document(id=ident, title=ex.title or ident, text=ex.text, meta=meta)
 
 
