@@ -145,3 +145,27 @@ def test_cli_documents_option(corpus, capsys):
     assert documents_of(body) == {"history.txt", "news/2019.txt"}
     assert cli.main(argv + ["--documents", "nope/*"]) == 2
     assert "No document matches 'nope/*'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sparse_search_within_matches_brute_force_on_every_path(seed):
+    """Random corpora, queries and passage sets: small sets (postings lookup), large sets
+    with rare terms (postings) and with common terms (one pass over the scores)."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(60)]
+    weights = [1 / (i + 1) for i in range(60)]          # a few common words, many rare
+    passages = [rng.choices(vocab, weights, k=rng.randint(3, 30)) for _ in range(500)]
+    index = PassageIndex(passages, 0)
+    assert index.kind == "sparse"
+    for _ in range(30):
+        query = rng.choices(vocab, k=rng.randint(1, 4))
+        allowed = np.array(sorted(rng.sample(range(500), rng.choice([1, 5, 50, 300, 500]))))
+        full = index.scores(query)
+        k = rng.choice([1, 3, 8, 50])
+        want = sorted((i for i in allowed.tolist() if full[i] > 0),
+                      key=lambda i: (-full[i], i))[:k]
+        got = index.search(query, k, allowed)
+        assert [i for i, _ in got] == want
+        assert [s for _, s in got] == [float(full[i]) for i in want]

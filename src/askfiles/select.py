@@ -111,6 +111,11 @@ class Selector:
     def __init__(self, engine: "Engine", cache_size: int = 256):
         self.engine = engine
         self.ids = sorted(engine.documents)
+        self._position = {d: n for n, d in enumerate(self.ids)}
+        per_doc = engine._doc_passages()
+        spans = [per_doc.get(d, (0, 0)) for d in self.ids]
+        self._first = np.array([f for f, _ in spans], dtype=np.int64)
+        self._count = np.array([c for _, c in spans], dtype=np.int64)
         self._cache: OrderedDict[tuple[str, ...], tuple[tuple[str, ...], np.ndarray]] = \
             OrderedDict()
         self._size = cache_size
@@ -132,17 +137,24 @@ class Selector:
             if not found:
                 raise NoMatch(p)
             chosen.update(dict.fromkeys(found))
-        per_doc = self.engine._doc_passages()
-        ranges = [per_doc[d] for d in chosen if d in per_doc]
-        allowed = (np.unique(np.concatenate([np.arange(f, f + c, dtype=np.int64)
-                                             for f, c in ranges]))
-                   if ranges else np.zeros(0, dtype=np.int64))
-        out = (tuple(sorted(chosen)), allowed)
+        out = (tuple(sorted(chosen)), self.passages_of(chosen))
         with self._lock:
             self._cache[key] = out
             if len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return out
+
+
+    def passages_of(self, doc_ids) -> np.ndarray:
+        """The sorted passage numbers of these documents (each a contiguous run)."""
+        rows = np.fromiter((self._position[d] for d in doc_ids), dtype=np.int64)
+        first, count = self._first[rows], self._count[rows]
+        total = int(count.sum())
+        if not total:
+            return np.zeros(0, dtype=np.int64)
+        # Each document's run: its first passage + 0..count-1, all runs in one go.
+        shift = np.repeat(first - (np.cumsum(count) - count), count)
+        return np.sort(np.arange(total, dtype=np.int64) + shift)
 
 
 _selectors: "weakref.WeakKeyDictionary[Engine, Selector]" = weakref.WeakKeyDictionary()

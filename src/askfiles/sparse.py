@@ -234,15 +234,16 @@ class SparseBM25:
         postings = int(sum(indptr[t + 1] - indptr[t] for t in distinct))
         if len(allowed) * len(distinct) <= postings:
             # Few allowed passages: look each term up in them (postings are sorted).
+            want = allowed.astype(indices.dtype, copy=False)
             scores = np.zeros(len(allowed))
             for t in ids:  # query order, repeats included: the same sums as rank-bm25
                 a, z = int(indptr[t]), int(indptr[t + 1])
                 if a == z:
                     continue
                 post = indices[a:z]
-                pos = np.searchsorted(post, allowed)
+                pos = np.searchsorted(post, want)
                 pos[pos == len(post)] = 0
-                hit = post[pos] == allowed
+                hit = post[pos] == want
                 scores[hit] += weights[a + pos[hit]]
             sel, top = allowed, scores
         else:
@@ -250,15 +251,26 @@ class SparseBM25:
             for t in ids:
                 a, z = indptr[t], indptr[t + 1]
                 buf[indices[a:z]] += weights[a:z]
-            cand = np.unique(np.concatenate([indices[indptr[t]:indptr[t + 1]]
-                                             for t in distinct]))
-            pos = np.searchsorted(allowed, cand)
-            pos[pos == len(allowed)] = 0
-            sel = cand[allowed[pos] == cand].astype(np.int64)
+            mask = np.zeros(self.size, dtype=bool)
+            mask[allowed] = True
+            dense = postings * 8 > self.size
+            if dense:  # one pass over the score array
+                sel = np.flatnonzero(mask & (buf > 0))
+            else:
+                cand = np.concatenate([indices[indptr[t]:indptr[t + 1]] for t in distinct])
+                sel = np.unique(cand[mask[cand]]).astype(np.int64)
             top = buf[sel]
-            buf[cand] = 0.0
+            if dense:
+                buf.fill(0.0)
+            else:
+                for t in distinct:
+                    buf[indices[indptr[t]:indptr[t + 1]]] = 0.0
         keep = top > 0
         sel, top = sel[keep], top[keep]
+        if len(top) > k:  # only the best k (ties at the k-th score kept) are sorted
+            cut = np.partition(top, len(top) - k)[len(top) - k]
+            keep = top >= cut
+            sel, top = sel[keep], top[keep]
         order = np.lexsort((sel, -top))[:k]
         return sel[order].astype(np.int64), top[order]
 
