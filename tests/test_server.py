@@ -57,7 +57,8 @@ def server(tmp_path_factory):
     metrics = tmp_path_factory.mktemp("metrics")
     log = tmp_path_factory.mktemp("log") / "server.log"
     port = free_port()
-    env = dict(os.environ, ASKFILES_POLL_SECONDS="0.5", ASKFILES_API_TOKEN=TOKEN,
+    # No polling: the workers learn of a write from the write marker alone.
+    env = dict(os.environ, ASKFILES_POLL_SECONDS="0", ASKFILES_API_TOKEN=TOKEN,
                PROMETHEUS_MULTIPROC_DIR=str(metrics),
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     with open(log, "w") as out:
@@ -124,8 +125,9 @@ def test_a_document_put_through_one_worker_is_answerable_through_the_other(serve
     assert len(put_by) == 1
     writer = next(iter(put_by))
     assert writer in workers
-    # Ask within the new document until both workers have answered from it
-    # (a worker that has not seen it yet would say 422: no document matches).
+    # Ask within the new document until both workers have answered from it. Every
+    # ask succeeds: a worker that had not seen the document would say 422 (no
+    # document matches), but each catches up before answering.
     question = "When was the quay paved?"
     answered = 0
     deadline = time.time() + 60
@@ -134,10 +136,10 @@ def test_a_document_put_through_one_worker_is_answerable_through_the_other(serve
             results = list(pool.map(lambda _: ask(base, question, top_k=1,
                                                   documents=["news/*.md"]), range(16)))
             for status, out in results:
-                if status == 200:
-                    answered += 1
-                    assert out["answers"][0]["answer"] == "1871"
-                    assert out["answers"][0]["citation"]["document"] == "news/quay.md"
+                assert status == 200, out
+                answered += 1
+                assert out["answers"][0]["answer"] == "1871"
+                assert out["answers"][0]["citation"]["document"] == "news/quay.md"
             by = per_worker(folder, "/api/ask", "POST", "200")
             if len([p for p in by if p in workers]) == 2:
                 break
@@ -152,6 +154,7 @@ def test_a_document_put_through_one_worker_is_answerable_through_the_other(serve
     assert sample(text, "askfiles_documents") == 3
     assert sample(text, "askfiles_skipped_files") == 1
     assert sample(text, "askfiles_index_reloads_total") >= 2   # each worker swapped once
+    assert sum(per_worker(folder, "/api/ask", "POST", "422").values()) == 0
 
 
 def test_filters_and_request_ids_on_the_real_server(server):
@@ -172,7 +175,9 @@ def test_logs_skip_once_and_one_reload_line_per_worker(server):
     status, *_ = call(base, "/api/documents/c.txt", b"Pier\n\nThe pier opened in 1902.\n",
                       "PUT", {"Authorization": f"Bearer {TOKEN}"})
     assert status == 201
-    time.sleep(3)   # both workers poll and reload
+    for _ in range(20):   # requests reach both workers, which catch up and reload
+        call(base, "/healthz")
+    time.sleep(0.5)
     log = server["log"].read_text()
     assert log.count("WARNING askfiles.store: skipped data.bin") == 1, log
     assert "added 1 (c.txt)" in log

@@ -316,7 +316,7 @@ def document_file(doc_id: str):
     if data is None:
         raise ApiError(404, "not_found", "The original file is no longer in the corpus.")
     fmt = str(doc.meta.get("format") or "")
-    resp = current_app.response_class(data, mimetype=FILE_TYPES.get(
+    resp = current_app.response_class(data, content_type=FILE_TYPES.get(
         fmt, "text/plain; charset=utf-8" if fmt in ("", "text") else "application/octet-stream"))
     name = doc.id.rsplit("/", 1)[-1]
     # HTML is sent as a download: never rendered as a page of this site.

@@ -3,8 +3,9 @@
 A PUT checks the file as the loader would (type, size, readable text), writes
 it atomically into the corpus folder (a hidden temporary file, fsync, rename),
 rebuilds this process's engine through the saved index and answers once the
-document is answerable here; other server processes pick the change up at
-their next poll. Every write is logged.
+document is answerable; a hidden marker file then tells the other server
+processes, which rebuild before their next request (and at their next poll).
+Every write is logged.
 """
 
 from __future__ import annotations
@@ -90,10 +91,11 @@ def check_id(doc_id: str) -> list[str]:
     return parts
 
 
-def corpus_root(engine: Any) -> Path:
+def corpus_root(engine: Any, config: dict[str, Any] | None = None) -> Path:
     """The corpus folder the engine was built from."""
     report = getattr(engine.corpus, "report", None)
-    return Path(getattr(report, "root", None) or settings()["corpus"]).resolve()
+    return Path(getattr(report, "root", None)
+                or (config if config is not None else settings())["corpus"]).resolve()
 
 
 def _target(root: Path, parts: list[str]) -> Path:
@@ -170,6 +172,54 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+MARKER = ".askfiles-writes"   # touched after every write; hidden, so never a document
+
+
+def _marker_state(root: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(root / MARKER)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_ino
+
+
+def _announce(root: Path) -> None:
+    """Tell the other server processes that the corpus was written (they catch up)."""
+    tmp = root / f"{MARKER}.{uuid.uuid4().hex}.tmp"
+    tmp.write_text(uuid.uuid4().hex)
+    os.replace(tmp, root / MARKER)
+
+
+def catch_up(app) -> None:
+    """Before a request: when another process wrote the corpus since this one last
+    looked, rebuild now, so a document PUT through one worker is answerable through
+    every worker as soon as the PUT returns (one stat per request, writes on only)."""
+    h = app.extensions.get("askfiles")
+    if h is None:
+        return
+    root = corpus_root(h.engine)
+    state = _marker_state(root)
+    if app.extensions.get("askfiles.writes_seen", state) == state:
+        return
+    with _write_lock:   # other threads wait here until the rebuild is in
+        if app.extensions.get("askfiles.writes_seen") != state:  # not done meanwhile
+            try:
+                refresh(app, root)
+            except Exception:  # keep serving the engine we have; the poll retries
+                log.exception("could not catch up with a write to %s", root)
+            app.extensions["askfiles.writes_seen"] = state
+
+
+@bp.record_once
+def _remember_marker(setup) -> None:
+    """The write marker as of the engine the app starts with (before workers fork)."""
+    app = setup.app
+    h = app.extensions.get("askfiles")
+    config = app.config.get("ASKFILES") or {}
+    if h is not None and config.get("api_token"):
+        app.extensions["askfiles.writes_seen"] = _marker_state(corpus_root(h.engine, config))
+
+
 def refresh(app, root: Path):
     """Rebuild this process's engine now (through the watcher when there is one)."""
     from .watch import ensure_watcher
@@ -186,6 +236,12 @@ def refresh(app, root: Path):
     h.swap(engine)
     log.info("corpus %s reloaded: %s", root, observe.describe_change(old, engine))
     return engine
+
+
+@bp.before_app_request
+def _catch_up():
+    if settings().get("api_token"):
+        catch_up(current_app._get_current_object())
 
 
 @bp.route("/api/documents/<path:doc_id>", methods=["PUT", "DELETE"])
@@ -205,6 +261,8 @@ def write(doc_id: str):
                 raise ApiError(404, "not_found", "No document has this id.")
             path.unlink(missing_ok=True)
             engine = refresh(app, root)
+            _announce(root)
+            app.extensions["askfiles.writes_seen"] = _marker_state(root)
         observe.metrics().writes.labels("DELETE").inc()
         log.info("DELETE %s by %s: removed; index %s", doc_id, who, engine.version)
         return "", 204
@@ -223,6 +281,8 @@ def write(doc_id: str):
         existed = path.exists()
         _write_atomically(path, data)
         engine = refresh(app, root)
+        _announce(root)
+        app.extensions["askfiles.writes_seen"] = _marker_state(root)
     if doc_id not in engine.documents:
         skipped = next((s.reason for s in engine.corpus.skipped if s.path == doc_id),
                        "not indexed")
