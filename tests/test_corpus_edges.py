@@ -188,3 +188,49 @@ def test_the_corpus_folder_itself_cannot_be_the_index_folder(tmp_path, caplog):
     assert built.report.index_dir == str(Path(tmp_path) / ".askfiles")
     assert f"ASKFILES_INDEX_DIR is the corpus folder itself; using {tmp_path}/.askfiles " \
         "instead" in [r.getMessage() for r in caplog.records]
+
+
+# -- issue-10's formats and skip logging meet issue-12's checks ----------------
+
+def test_a_non_utf8_name_is_warned_once_then_logged_at_info(latin1_named, caplog):
+    """issue-10 warns a skip once per file (the saved index records it); issue-12's
+    escaped-name skip follows the same rule."""
+    message = "skipped r\\xe9sum\\xe9.txt: file name is not valid UTF-8 (rename the file to " \
+        "index it)"
+    with caplog.at_level(logging.INFO, logger="askfiles"):
+        open_corpus(latin1_named)
+        first = [r.levelno for r in caplog.records if r.getMessage() == message]
+        caplog.clear()
+        open_corpus(latin1_named)
+        again = [r.levelno for r in caplog.records if r.getMessage() == message]
+    assert first == [logging.WARNING] and again == [logging.INFO]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_extensionless_files_go_through_the_same_open_checks(tmp_path):
+    root, outside = tmp_path / "corpus", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "SECRET").write_text(SECRET)
+    (root / "README").write_text("Harbour notes\n\nThe harbour was rebuilt in 1887.\n")
+    (root / "askfiles.toml").write_text("max_file_mb = 5\n")
+    os.mkfifo(root / "NOTES")                        # no extension, and a FIFO
+    os.symlink(outside / "SECRET", root / "LEAK")    # no extension, and a link out
+    done: dict = {}
+
+    def build():
+        done["built"] = open_corpus(root, {"index_dir": "off"})
+
+    t = threading.Thread(target=build, daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "blocked on the FIFO"
+    built = done["built"]
+    assert [d.id for d in built.documents] == ["README"]
+    assert built.documents[0].title == "Harbour notes"
+    assert built.documents[0].meta["format"] == "text"
+    reasons = {s.path: s.reason for s in built.skipped}
+    assert set(reasons) == {"NOTES", "LEAK"}, reasons
+    assert "FIFO" in reasons["NOTES"] and "outside the corpus" in reasons["LEAK"]
+    assert all("4711" not in d.text for d in built.documents)
+    assert corpus_changed(root, built.report.files) is False

@@ -62,8 +62,8 @@ def make_corpus(root: Path) -> dict[str, str]:
     bad["fake.pdf"] = "PDF"
     (root / "data.bin").write_bytes(os.urandom(64))
     bad["data.bin"] = "unsupported"
-    (root / "README").write_text("no suffix")
-    bad["README"] = "unsupported"
+    (root / "NOTES").write_bytes(b"\x00\x01\x02 no suffix, not text")
+    bad["NOTES"] = "binary"             # without extension: read when its content is text
     with open(root / "big.txt", "wb") as f:             # 50 MB, sparse: cheap to make
         f.truncate(50 << 20)
     bad["big.txt"] = "too large"
@@ -133,7 +133,7 @@ def test_good_files_are_indexed_and_answered(odd):
         assert body["answers"][0]["answer"] == a, (q, body)
     health = client.get("/healthz").get_json()
     assert health["documents"] == len(GOOD) and health["skipped"] == len(bad)
-    ids = [d["id"] for d in client.get("/api/documents").get_json()]
+    ids = [d["id"] for d in client.get("/api/documents").get_json()["documents"]]
     assert sorted(ids) == sorted(GOOD)
     assert client.get("/api/documents/" + DEEP).status_code == 200
     assert client.get("/documents/" + DEEP).status_code == 200

@@ -2,8 +2,8 @@
 
 Every extractor returns an :class:`Extracted` whose ``text`` is what the
 engine indexes and what ``GET /api/documents/<id>`` serves, so citation
-offsets index that text. ``.txt``/``.md`` text is the file itself (decoded
-UTF-8, unchanged). HTML keeps the visible text only; ``meta["source_map"]``
+offsets index that text. ``.txt``/``.md``/``.rst`` and extensionless text
+is the file itself (decoded UTF-8, unchanged); ``.docx`` is its paragraphs. HTML keeps the visible text only; ``meta["source_map"]``
 lists ``[text_offset, source_offset]`` pairs (one per text run) so an offset
 in the text can be followed back to the character in the HTML source. PDF
 text is extracted page by page; ``meta["pages"]`` holds the offset where each
@@ -28,12 +28,15 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
-TEXT_SUFFIXES = (".txt", ".md")
+TEXT_SUFFIXES = (".txt", ".md", ".rst")
 HTML_SUFFIXES = (".html", ".htm")
 PDF_SUFFIXES = (".pdf",)
-SUPPORTED = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
+DOCX_SUFFIXES = (".docx",)
+SUPPORTED = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + DOCX_SUFFIXES
+# A file without an extension (README, AUTHORS) is read when its content is text.
+NO_SUFFIX = ""
 # Bump when any extractor's output changes, so saved indexes re-read files.
-EXTRACT_VERSION = 2
+EXTRACT_VERSION = 3
 # Caps that keep one hostile file from hanging or flooding indexing (README, "Limits").
 TITLE_LINE_CHARS = 1000       # a line is cut to this before it is read as a title
 SOURCE_MAP_MAX = 20_000       # HTML source_map entries kept (evenly spread beyond it)
@@ -54,8 +57,8 @@ class Extracted:
 
 
 def supported(suffix: str) -> bool:
-    """Whether files ending in ``suffix`` (with the dot) can be read."""
-    return suffix.lower() in SUPPORTED
+    """Whether files ending in ``suffix`` (with the dot; "" for none) can be read."""
+    return suffix.lower() in SUPPORTED or suffix == NO_SUFFIX
 
 
 def extract(suffix: str, data: bytes, max_chars: int = 0) -> Extracted:
@@ -102,27 +105,185 @@ def decode_utf8(data: bytes) -> str:
         raise ValueError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
-def title_of(text: str, fallback: str = "") -> str:
-    """First Markdown heading, else the first non-empty line, else ``fallback``."""
+# Markdown and reST title rules. Every line is cut to TITLE_LINE_CHARS before it
+# is looked at, and no pattern here backtracks over a line more than once: a
+# title bomb ("# a" + 8,000 spaces + "b", many times over) is read in linear time.
+_ATX_OPEN = re.compile(r" {0,3}(#{1,6})[ \t]")
+_SETEXT = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
+_RST_ADORN = re.compile(r"([=\-`:'\"~^_*+#<>])\1{2,}[ \t]*")
+# Lines that are not prose (matched against the stripped line): badges, images,
+# links alone, HTML, link definitions, reST directives, rules.
+_NOISE = re.compile(r"(?:\[?!\[[^\]]*\]\([^)]*\)\]?(?:\([^)]*\))?\s*)+"
+                    r"|<[^>]*>.*|\[[^\]]*\]:\s.*|\.\. .*|-{3,}|\*{3,}|_{3,}")
+
+
+def _lines(text: str) -> list[str]:
+    """The text's lines, each cut to :data:`TITLE_LINE_CHARS`."""
+    return [line[:TITLE_LINE_CHARS] for line in text.splitlines()]
+
+
+def _noise(line: str) -> bool:
+    return _NOISE.fullmatch(line.strip()) is not None
+
+
+def _atx(line: str) -> tuple[int, str] | None:
+    """An ATX heading's level and text (closing ``#``s dropped), else None.
+
+    String methods instead of one regex: a lazy group followed by an optional
+    closing sequence retried the line's ending at every position (quadratic on
+    long runs of spaces)."""
+    m = _ATX_OPEN.match(line)
+    if not m:
+        return None
+    content = line[m.end():].strip(" \t")
+    if content.endswith("#"):
+        bare = content.rstrip("#")
+        if bare.endswith((" ", "\t")):    # a closing sequence: "# Title ##"
+            content = bare.rstrip(" \t")
+    return len(m.group(1)), content.strip()
+
+
+def _front_matter_title(line: str) -> str:
+    """``title: Foo`` (quotes dropped) in YAML front matter, else ""."""
+    if not line.startswith("title:"):
+        return ""
+    value = line[len("title:"):].strip()
+    if value[:1] in ("'", '"'):
+        value = value[1:]
+    if value[-1:] in ("'", '"'):
+        value = value[:-1]
+    return value
+
+
+def first_line(text: str, fallback: str = "") -> str:
+    """The first line that reads as text (not a badge, image, HTML tag or rule)."""
     for line in text.splitlines():
-        # Linear: the old one-regex form was cubic on "# a" + spaces + "b".
-        m = _HEADING.match(line, 0, TITLE_LINE_CHARS)
-        if m:
-            title = line[m.end():TITLE_LINE_CHARS].strip().rstrip("#").strip()
-            if title:
-                return title[:200]
-    for line in text.splitlines():
-        if line.strip():
-            return line[:TITLE_LINE_CHARS].strip()[:200]
+        line = line[:TITLE_LINE_CHARS]
+        if line.strip() and not _noise(line):
+            return " ".join(line.split())[:200]
     return fallback
 
 
-_HEADING = re.compile(r"\s{0,3}#{1,6}\s")
+def title_of(text: str, fallback: str = "") -> str:
+    """A Markdown title: the first level-1 heading (``# T`` or ``T`` over ``===``),
+    else a heading that opens the text, else its first line of prose."""
+    lines = _lines(text)
+    headings: list[tuple[int, int, str]] = []   # (level, line number, text)
+    start = 0
+    if lines and lines[0].strip() == "---":      # YAML front matter
+        for i in range(1, min(len(lines), 60)):
+            title = _front_matter_title(lines[i])
+            if title:
+                return title[:200]
+            if lines[i].strip() in ("---", "..."):
+                start = i + 1
+                break
+    fence = False
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        if fence:
+            continue
+        atx = _atx(line)
+        if atx and atx[1]:
+            headings.append((atx[0], i, atx[1]))
+        elif (i + 1 < len(lines) and line.strip() and not line.startswith("    ")
+              and _SETEXT.fullmatch(lines[i + 1]) and not _noise(line)
+              and (i == start or not lines[i - 1].strip())):
+            headings.append((1 if lines[i + 1].strip()[0] == "=" else 2, i, line.strip()))
+        if headings and headings[-1][0] == 1:
+            break                                # the first level-1 heading wins
+    top = next((h for h in headings if h[0] == 1), None)
+    if top is not None:
+        return " ".join(top[2].split())[:200]
+    first = next((i for i in range(start, len(lines))
+                  if lines[i].strip() and not _noise(lines[i])), None)
+    if headings and (first is None or headings[0][1] <= first):
+        return " ".join(headings[0][2].split())[:200]
+    return first_line("\n".join(lines[start:]), fallback)
+
+
+def rst_title_of(text: str, fallback: str = "") -> str:
+    """A reStructuredText title: the first section title (underlined, maybe overlined)."""
+    lines = _lines(text)
+    for i, line in enumerate(lines[:-1]):
+        under = lines[i + 1]
+        if (line.strip() and not _RST_ADORN.fullmatch(line) and _RST_ADORN.fullmatch(under)
+                and len(under.rstrip()) >= len(line.rstrip())):
+            return " ".join(line.split())[:200]
+    return first_line(text, fallback)
 
 
 def extract_text(data: bytes, max_chars: int = 0) -> Extracted:
+    """Plain text: the title is the first line of prose (no Markdown headings)."""
+    text = decode_utf8(data)
+    return Extracted(text, first_line(text))
+
+
+def extract_markdown(data: bytes, max_chars: int = 0) -> Extracted:
     text = decode_utf8(data)
     return Extracted(text, title_of(text))
+
+
+def extract_rst(data: bytes, max_chars: int = 0) -> Extracted:
+    text = decode_utf8(data)
+    return Extracted(text, rst_title_of(text))
+
+
+def extract_plain(data: bytes, max_chars: int = 0) -> Extracted:
+    """A file without an extension: indexed when its content is UTF-8 text."""
+    text = decode_utf8(data)
+    sample = text[:8192]
+    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f\v")
+    if controls > len(sample) // 100:
+        raise ValueError("no extension and the content is not plain text")
+    return Extracted(text, first_line(text))
+
+
+# -- Word (.docx) ------------------------------------------------------------
+
+DOCX_MAX_UNPACKED = 200 * 1024 * 1024
+
+
+def extract_docx(data: bytes, max_chars: int = 0) -> Extracted:
+    """Paragraphs (and table rows, cells split by " | ") joined by blank lines."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if sum(i.file_size for i in z.infolist()) > DOCX_MAX_UNPACKED:
+                raise ValueError("DOCX unpacks to more than 200 MB")
+    except zipfile.BadZipFile:
+        raise ValueError("not a DOCX file (not a zip archive)") from None
+    try:
+        import docx
+        from docx.table import Table
+
+        d = docx.Document(io.BytesIO(data))
+        blocks, heading = [], ""
+        for item in d.iter_inner_content():
+            if isinstance(item, Table):
+                for row in item.rows:
+                    cells = [" ".join(c.text.split()) for c in row.cells]
+                    line = " | ".join(dict.fromkeys(c for c in cells if c))
+                    if line:
+                        blocks.append(line)
+                continue
+            para = item.text.strip()
+            if not para:
+                continue
+            style = (item.style.name if item.style is not None else "") or ""
+            if not heading and style.startswith(("Title", "Heading")):
+                heading = para
+            blocks.append(para)
+        title = (d.core_properties.title or "").strip()
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"unreadable DOCX ({type(exc).__name__}: {exc})") from None
+    text = "\n\n".join(blocks)
+    return Extracted(text, " ".join((title or heading or first_line(text)).split())[:200])
 
 
 # -- HTML -------------------------------------------------------------------
@@ -520,8 +681,12 @@ def page_of(meta: dict[str, Any], offset: int) -> int | None:
     return max(1, bisect.bisect_right(pages, offset))
 
 
-_EXTRACTORS: dict[str, Callable[[bytes], Extracted]] = {
-    **{s: extract_text for s in TEXT_SUFFIXES},
+_EXTRACTORS: dict[str, Callable[..., Extracted]] = {
+    ".txt": extract_text,
+    ".md": extract_markdown,
+    ".rst": extract_rst,
+    NO_SUFFIX: extract_plain,
+    **{s: extract_docx for s in DOCX_SUFFIXES},
     **{s: extract_html for s in HTML_SUFFIXES},
     **{s: extract_pdf for s in PDF_SUFFIXES},
 }

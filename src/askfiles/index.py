@@ -151,12 +151,30 @@ class PassageIndex:
             out += one if count == 1 else count * one
         return out
 
-    def search(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """The ``k`` best passages with a positive score, best first (ties by position)."""
+    def search(self, query: Sequence[str], k: int,
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best passages with a positive score, best first (ties by position).
+
+        ``allowed`` (sorted passage numbers) restricts the search to those passages;
+        the scores (idf included) stay those of the whole corpus.
+        """
         if self.sparse is not None:
-            return self.sparse.search(bounded(query), k)
-        scores = self.scores(query)
+            return self.sparse.search(bounded(query), k, allowed)
+        if allowed is None:
+            scores = self.scores(query)
+            ids = np.arange(len(scores))
+        elif not self._bm25 or not query or not len(allowed):
+            return []
+        else:  # only the allowed passages are scored
+            ids = np.asarray(allowed, dtype=np.int64)
+            scores = np.zeros(len(ids))
+            batch = ids.tolist()
+            # As in scores(): one pass per distinct term (at most MAX_QUERY_TERMS),
+            # its score times its count.
+            for term, count in Counter(bounded(query)).items():
+                one = np.asarray(self._bm25.get_batch_scores([term], batch))
+                scores += one if count == 1 else count * one
         if not len(scores):
             return []
-        order = np.lexsort((np.arange(len(scores)), -scores))[:k]
-        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+        order = np.lexsort((ids, -scores))[:k]
+        return [(int(ids[i]), float(scores[i])) for i in order if scores[i] > 0]

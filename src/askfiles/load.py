@@ -60,8 +60,10 @@ def corpus_files(root: Path) -> list[Path]:
             continue
         seen_dirs.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        top = real == str(root)
         for name in sorted(filenames):
-            if not name.startswith("."):
+            # The settings file askfiles.toml beside the documents is not one of them.
+            if not name.startswith(".") and not (top and name == "askfiles.toml"):
                 found.append(Path(dirpath) / name)
     return found
 
@@ -209,7 +211,7 @@ def document_of(path: Path, root: Path, data: bytes,
     # Lone surrogates (a PDF's broken font map) cannot be sent as UTF-8; one
     # character for one keeps every offset.
     text, title = _SURROGATE.sub("\ufffd", ex.text), _SURROGATE.sub("\ufffd", ex.title)
-    meta = {"format": suffix.lstrip("."), "bytes": len(data), **ex.meta}
+    meta = {"format": suffix.lstrip(".") or "text", "bytes": len(data), **ex.meta}
     return Document(id=ident, title=title or ident, text=text, meta=meta)
 
 

@@ -840,7 +840,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             check_name(rel)
         except ValueError as exc:   # no id; fingerprinted under the escaped name, so
             shown = shown_id(rel)   # the watcher does not see a change on every poll
-            _skip(skipped, shown, skip_reason(exc))
+            _skip(skipped, shown, skip_reason(exc), seen=old.files)
             with contextlib.suppress(OSError):
                 st = path.stat()
                 files[shown] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
@@ -852,7 +852,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             check_regular(st.st_mode)
             check_file(path, st.st_size, max_bytes)
         except (OSError, ValueError) as exc:
-            _skip(skipped, rel, skip_reason(exc))
+            _skip(skipped, rel, skip_reason(exc), seen=old.files)
             if not isinstance(exc, OSError):
                 files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                               "checked_ns": now, "skip": skip_reason(exc)}
@@ -875,7 +875,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         try:
             data = read_file(path, root, max_bytes, real_root)
         except (OSError, ValueError) as exc:
-            _skip(skipped, rel, skip_reason(exc))
+            _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                           "checked_ns": now, "skip": skip_reason(exc)}
             continue
@@ -894,7 +894,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         try:
             doc = document_of(path, root, data, _max_chars(cfg))
         except (OSError, ValueError) as exc:
-            _skip(skipped, rel, skip_reason(exc))
+            _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {**entry, "skip": skip_reason(exc)}
             continue
         files[rel] = entry
@@ -1122,7 +1122,12 @@ def _bm25_of(passages: PassageTable, source: np.ndarray, old: Saved):
     return SparseBM25.from_ids(vocab, out, lens), out
 
 
-def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False) -> None:
+def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False,
+          seen: dict[str, Any] | None = None) -> None:
+    # Warned once per file: a skip the saved index already records (by this or
+    # another server process) is logged at INFO.
+    entry = (seen or {}).get(rel)
+    known = known or (isinstance(entry, dict) and entry.get("skip") == reason)
     log.log(logging.INFO if known else logging.WARNING, "skipped %s: %s", rel, reason)
     skipped.append(Skipped(rel, reason))
 
