@@ -61,6 +61,11 @@ def plan(questions: list[str], doc_ids: list[str]) -> list[tuple[str, str, bytes
         ("GET", "/healthz", None, {}, {200}),
         ("GET", "/api/documents", None, {}, {200}),
         ("GET", "/api/documents/" + quote(doc), None, {}, {200}),
+        ("GET", "/api/ask?" + urlencode({"q": questions[0], "documents": doc}), None, {},
+         {200}),
+        ("POST", "/api/ask/batch", json.dumps({"questions": [{"question": q}
+                                                             for q in questions[:3]]}).encode(),
+         JSON, {200}),
         ("GET", f"/documents/{quote(doc)}?start=10&end=20", None, {}, {200}),
         ("GET", "/?" + urlencode({"q": questions[0]}), None, {}, {200}),
     ]
@@ -73,6 +78,8 @@ def plan(questions: list[str], doc_ids: list[str]) -> list[tuple[str, str, bytes
         ("POST", "/api/ask", b'{"question": ""}', JSON, {422}),
         ("POST", "/api/ask", json.dumps({"question": "a" * 1001}).encode(), JSON, {422}),
         ("POST", "/api/ask", b'{"question": "When?", "top_k": 0}', JSON, {422}),
+        ("POST", "/api/ask", b'{"question": "When?", "documents": ["nope/*"]}', JSON, {422}),
+        ("POST", "/api/ask/batch", b'{"questions": [{"question": ""}]}', JSON, {422}),
         ("POST", "/api/ask", b'{"question": "When?", "top_k": 1' + b"0" * 400 + b"}", JSON,
          {422}),
         ("POST", "/api/ask", json.dumps({"question": "x" * 20000}).encode(), JSON, {413}),
@@ -206,7 +213,7 @@ def soak(corpus: str, clients: int, seconds: float, workers: int = 0,
     try:
         conn = http.client.HTTPConnection(HOST, port, timeout=30)
         conn.request("GET", "/api/documents")
-        doc_ids = [d["id"] for d in json.loads(conn.getresponse().read())]
+        doc_ids = [d["id"] for d in json.loads(conn.getresponse().read())["documents"]]
         conn.close()
         requests = plan(bench.load_questions(questions), doc_ids)
         warm = run(port, requests, min(clients, 8), min(3.0, seconds / 4))  # caches, threads

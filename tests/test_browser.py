@@ -116,3 +116,69 @@ def test_phone_layout_has_no_sideways_scroll(browser, base_url, shots):
     assert width <= 375
     page.screenshot(path=str(shots / "phone.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture(scope="module")
+def multi_url(tmp_path_factory):
+    """A served corpus of several documents, one a two-page PDF."""
+    from werkzeug.serving import make_server
+
+    from docmaker import make_pdf
+
+    root = tmp_path_factory.mktemp("browser-multi")
+    (root / "news").mkdir()
+    (root / "news" / "mill.txt").write_text(
+        "Mill news\n\nThe old mill closed in 1911 after a fire destroyed the roof.\n")
+    (root / "history.txt").write_text(
+        "Valley history\n\nThe valley mill closed in 1899 after the flood.\n")
+    (root / "report.pdf").write_bytes(make_pdf(
+        [["Harbour report", "", "The harbour opened in 1850."],
+         ["The pier was rebuilt in 1902 by the county engineer."]], title="Harbour Report"))
+    app = create_app({"corpus": str(root), "poll_seconds": 0, "index_dir": "off"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_ask_within_one_document_from_the_form(browser, multi_url, shots):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(multi_url + "/")
+    page.get_by_label("Search in").select_option("history.txt")
+    box = page.get_by_label("Ask a question about the documents")
+    box.fill("When did the mill close?")
+    box.press("Enter")
+    page.wait_for_url("**/?q=When+did+the+mill+close%3F&documents=history.txt")
+    best = page.locator(".answer.best")
+    assert best.locator(".answer-text mark").inner_text() == "1899"
+    assert page.locator(".cite a").first.get_attribute("href").startswith("/documents/history.txt")
+    # The choice stays in the form (and in the URL) for the next question.
+    assert page.get_by_label("Search in").input_value() == "history.txt"
+    page.screenshot(path=str(shots / "ask-within-document.png"), full_page=True)
+    context.close()
+
+
+def test_a_pdf_answer_shows_its_page_and_links_the_original(browser, multi_url, shots):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(multi_url + "/?q=When+was+the+pier+rebuilt%3F")
+    best = page.locator(".answer.best")
+    assert best.locator(".answer-text mark").inner_text() == "1902"
+    assert best.locator(".where .page").inner_text() == "page 2"
+    link = best.locator("a.original")
+    assert link.get_attribute("href") == "/api/documents/report.pdf/file#page=2"
+    assert link.inner_text() == "original PDF, page 2"
+    resp = page.request.get(multi_url + "/api/documents/report.pdf/file")
+    assert resp.ok and resp.headers["content-type"] == "application/pdf"
+    assert resp.body().startswith(b"%PDF")
+    page.screenshot(path=str(shots / "pdf-answer.png"), full_page=True)
+    # The document view says the page too.
+    best.locator(".cite a").first.click()
+    page.wait_for_url("**/documents/report.pdf?**")
+    assert "page 2" in page.locator(".facts").inner_text()
+    assert page.locator(".facts a.original").get_attribute("href") == \
+        "/api/documents/report.pdf/file#page=2"
+    context.close()

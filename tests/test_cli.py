@@ -74,3 +74,33 @@ def test_eval_prints_the_table(capsys):
     assert header.split() == ["type", "n", "EM", "F1", "snippet", "false", "abst.",
                               "correct", "abst."]
     assert first.split()[:2] == ["all", "17"]
+
+
+def test_exit_status_says_whether_it_answered(corpus, capsys):
+    assert cli.main(["ask", "When did the mill close?", "--corpus", corpus]) == 0
+    assert cli.main(["ask", "Who won the World Cup in 2010?", "--corpus", corpus]) == 1
+    assert "No answer found" in capsys.readouterr().out
+    assert cli.main(["ask", "Who won the World Cup in 2010?", "--corpus", corpus,
+                     "--json"]) == 1
+
+
+@pytest.mark.parametrize("files, message", [
+    ({}, "no documents to answer from"),
+    ({"data.bin": b"\x00\x01"}, "1 files skipped; askfiles index lists why"),
+])
+def test_an_empty_corpus_is_a_corpus_error(tmp_path, capsys, files, message):
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    assert cli.main(["ask", "When?", "--corpus", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_pdf_citations_print_their_page(tmp_path, capsys):
+    from docmaker import make_pdf
+
+    (tmp_path / "report.pdf").write_bytes(make_pdf(
+        [["Harbour report", "", "The harbour opened in 1850."],
+         ["The pier was rebuilt in 1902 by the county engineer."]]))
+    assert cli.main(["ask", "When was the pier rebuilt?", "--corpus", str(tmp_path),
+                     "--top-k", "1"]) == 0
+    assert "— report.pdf, page 2, passage " in capsys.readouterr().out

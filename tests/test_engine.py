@@ -59,7 +59,7 @@ def test_date_answer_is_exact_and_normalized(seed_engine):
 def test_question_outside_the_corpus_is_not_answered(seed_engine):
     result = seed_engine.ask("What is the capital of Australia?")
     assert result.no_answer
-    assert all(a.score < seed_engine.config["no_answer_threshold"] for a in result.answers)
+    assert all(a.score < seed_engine.threshold for a in result.answers)
 
 
 def test_answer_never_just_repeats_the_question(seed_engine):

@@ -14,7 +14,7 @@ from askfiles.rerank import answer_rows, pick_answers
 
 def annotation(text, pos=None, ents=(), sents=None):
     """A hand-made Annotation: whitespace tokens, each its own head, given POS and entities."""
-    starts, ends, pos_out = [], [], []
+    starts, ends = [], []
     i = 0
     for word in text.split():
         i = text.index(word, i)

@@ -80,14 +80,14 @@ def test_plain_text_is_the_file_itself():
     ex = formats.extract(".txt", raw.encode("utf-8"))
     assert ex.text == raw
     assert ex.title == "Title line"
-    ex = formats.extract(".md", b"intro\n\n## Real heading ##\n\ntext")
+    ex = formats.extract(".md", b"## Real heading ##\n\ntext")
     assert ex.title == "Real heading"
 
 
 def test_unsupported_binary_bad_utf8_and_oversize_are_skipped(tmp_path, caplog):
     write(tmp_path, "ok.txt", "Fine text.")
     write(tmp_path, "report.docx", b"PK\x03\x04")
-    write(tmp_path, "noext", "text without a suffix")
+    write(tmp_path, "noext", b"\x00\x01binary without a suffix")
     write(tmp_path, "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     write(tmp_path, "latin.md", "caf\xe9".encode("latin-1"))
     write(tmp_path, "big.txt", "word " * 400)
@@ -98,8 +98,8 @@ def test_unsupported_binary_bad_utf8_and_oversize_are_skipped(tmp_path, caplog):
     assert [d.id for d in docs] == ["ok.txt"]
     reasons = {s.path: s.reason for s in skipped}
     assert set(reasons) == {"report.docx", "noext", "image.txt", "latin.md", "big.txt"}
-    assert "unsupported file type '.docx'" in reasons["report.docx"]
-    assert "unsupported" in reasons["noext"]
+    assert "not a DOCX file" in reasons["report.docx"]
+    assert "looks binary" in reasons["noext"]
     assert "binary" in reasons["image.txt"]
     assert "UTF-8" in reasons["latin.md"]
     assert "too large" in reasons["big.txt"] and "ASKFILES_MAX_FILE_MB" in reasons["big.txt"]
@@ -187,3 +187,121 @@ def test_served_text_matches_citations(mixed_corpus, mixed_engine):
     listing = client.get("/api/documents").get_json()
     ids = {d["id"] for d in (listing["documents"] if isinstance(listing, dict) else listing)}
     assert ids == {"glacier.html", "harbour.pdf", "notes/plain.txt"}
+
+
+# -- second wave: .docx, .rst, text without extension, Markdown titles ---------------
+
+def make_docx(title: str | None, blocks: list[tuple[str, str]]) -> bytes:
+    """A .docx made with python-docx: (style, text) paragraphs, "table" rows as a|b."""
+    import io
+
+    docx = pytest.importorskip("docx")
+    d = docx.Document()
+    if title is not None:
+        d.core_properties.title = title
+    for style, text in blocks:
+        if style == "table":
+            rows = [r.split("|") for r in text.split("\n")]
+            table = d.add_table(rows=len(rows), cols=len(rows[0]))
+            for i, row in enumerate(rows):
+                for j, cell in enumerate(row):
+                    table.cell(i, j).text = cell
+        elif style.startswith("Heading"):
+            d.add_heading(text, int(style[-1]))
+        else:
+            d.add_paragraph(text)
+    out = io.BytesIO()
+    d.save(out)
+    return out.getvalue()
+
+
+def test_docx_paragraphs_tables_and_title():
+    data = make_docx(None, [("Heading 1", "Harbour works"), ("", "The pier was rebuilt in 1902."),
+                            ("table", "Year|Work\n1850|Harbour opened"), ("", ""),
+                            ("", "The end.")])
+    ex = formats.extract(".docx", data)
+    assert ex.text == ("Harbour works\n\nThe pier was rebuilt in 1902.\n\nYear | Work\n\n"
+                       "1850 | Harbour opened\n\nThe end.")
+    assert ex.title == "Harbour works"
+    assert formats.extract(".docx", make_docx("Core title", [("", "Body.")])).title == \
+        "Core title"
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"PK\x03\x04 broken", "not a DOCX file"),
+    (b"plain text", "not a DOCX file"),
+])
+def test_broken_docx_is_refused(data, reason):
+    with pytest.raises(ValueError, match=reason):
+        formats.extract(".docx", data)
+
+
+@pytest.mark.parametrize("text, title", [
+    ("=====\nTitle\n=====\n\nSection\n-------\n\nBody.", "Title"),
+    ("Guide\n#####\n\nBody.", "Guide"),
+    (".. comment\n\nJust prose here.\n", "Just prose here."),
+])
+def test_rst_titles(text, title):
+    ex = formats.extract(".rst", text.encode())
+    assert ex.text == text and ex.title == title
+
+
+@pytest.mark.parametrize("text, title", [
+    ("Project Name\n============\n\n[![CI](https://x/ci.svg)](https://x)\n\n## Installation\n",
+     "Project Name"),
+    ("[![CI](https://x/ci.svg)](https://x) [![PyPI](https://x/p.svg)](https://x)\n\n"
+     "A tool that does things.\n\n## Installation\n", "A tool that does things."),
+    ("<p align=\"center\"><img src=\"logo.png\"></p>\n\n# Real Title\n\n## Usage\n",
+     "Real Title"),
+    ("Intro words\n\n## Installation\n\nSetup\n-----\n", "Intro words"),
+    ("## Overview\n\nText.", "Overview"),
+    ("---\ntitle: From front matter\n---\n\n# Heading\n", "From front matter"),
+    ("```\n# not a heading\n```\n\nFirst Real\n==========\n", "First Real"),
+    ("Title over dashes\n-----------------\n\ntext\n\n## Later\n", "Title over dashes"),
+])
+def test_markdown_titles(text, title):
+    assert formats.extract(".md", text.encode()).title == title
+
+
+def test_plain_text_title_is_its_first_line_not_a_heading():
+    ex = formats.extract(".txt", b"\n  Budget notes for 2024\n\n  # 1 budget\nmore\n")
+    assert ex.title == "Budget notes for 2024"
+
+
+@pytest.mark.parametrize("name, data, ok", [
+    ("README", b"askfiles\n\nThe README explains things.\n", True),
+    ("AUTHORS", "Jane Dö <jane@example.org>\n".encode(), True),
+    ("NEWS", b"\x00\x01\x02", False),
+    ("LICENSE", "caf\xe9".encode("latin-1"), False),
+    ("control", b"\x01\x02\x03\x04\x05 text" * 10, False),
+])
+def test_files_without_extension_are_read_when_they_are_text(tmp_path, name, data, ok):
+    write(tmp_path, name, data)
+    docs, skipped = load_corpus(tmp_path)
+    assert [d.id for d in docs] == ([name] if ok else [])
+    if ok:
+        assert docs[0].text == data.decode() and docs[0].meta["format"] == "text"
+
+
+def test_new_formats_answer_with_exact_offsets(tmp_path):
+    from askfiles.engine import Engine
+
+    write(tmp_path, "works.docx", make_docx("Harbour works", [
+        ("Heading 1", "Harbour works"),
+        ("", "The pier at Bowmore was rebuilt in 1902 by the county engineer.")]))
+    write(tmp_path, "guide.rst", "Mill guide\n==========\n\nThe old mill closed in 1911 "
+                                 "after a fire.\n")
+    write(tmp_path, "HISTORY", "History\n\nThe lighthouse was built in 1832 by Robert "
+                               "Stevenson.\n")
+    engine = Engine.from_folder(tmp_path, {"poll_seconds": 0, "index_dir": "off"})
+    assert {d.id: d.title for d in engine.documents.values()} == {
+        "works.docx": "Harbour works", "guide.rst": "Mill guide", "HISTORY": "History"}
+    for question, answer, doc in [("When was the pier rebuilt?", "1902", "works.docx"),
+                                  ("When did the mill close?", "1911", "guide.rst"),
+                                  ("Who built the lighthouse?", "Robert Stevenson", "HISTORY")]:
+        best = engine.ask(question, 1).answers[0]
+        c = best.citation
+        assert (best.answer, c.document) == (answer, doc)
+        text = engine.documents[doc].text
+        assert text[c.start:c.end] == best.answer
+        assert text[c.snippet_start:c.snippet_end] == best.snippet

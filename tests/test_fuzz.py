@@ -31,7 +31,10 @@ schemathesis = pytest.importorskip(
 N = int(os.environ.get("ASKFILES_FUZZ_EXAMPLES", "50"))
 FUZZ = settings(max_examples=N, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
-ERROR_STATUSES = {400, 404, 405, 413, 415, 422}
+ERROR_STATUSES = {400, 401, 403, 404, 405, 413, 415, 422}
+TOKEN = "fuzz-token"
+# Routes whose 200 is not an answer record: no schema-level invalid input, or any id.
+ANY_ID = ("/api/documents/{id}", "/api/documents/{id}/file")
 CASES: Counter = Counter()          # cases fuzzed, by test
 STATUSES: Counter = Counter()       # responses seen, by status
 
@@ -137,31 +140,87 @@ def test_schemathesis_every_operation(operations, spec, seed_engine, mode):
     from schemathesis import GenerationMode
 
     gen_mode = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    seen = set()
     for op in operations:
-        if mode == "negative" and op.path in ("/api/documents", "/healthz",
-                                              "/api/documents/{id}"):
+        seen.add((op.method.upper(), op.path))
+        if mode == "negative" and op.path in ("/healthz", "/metrics", "/api/openapi.json",
+                                              *ANY_ID):
             continue   # no invalid input exists: no parameters, or any string is an id
-        strategy = op.as_strategy(generation_mode=gen_mode)
+        run_operation(op, gen_mode, mode, spec, seed_engine, writes=False)
+    # Every route, the second wave's included, is fuzzed.
+    assert {("POST", "/api/ask/batch"), ("PUT", "/api/documents/{id}"),
+            ("DELETE", "/api/documents/{id}"), ("GET", "/api/documents/{id}/file"),
+            ("GET", "/metrics")} <= seen
 
-        @FUZZ
-        @given(case=strategy)
-        def run(case):
-            resp = case.call()
-            CASES[f"schemathesis {mode} {op.method.upper()} {op.path}"] += 1
-            STATUSES[resp.status_code] += 1
-            assert resp.status_code < 500, (case.method, case.path, case.body, resp.text)
-            assert resp.headers.get("content-type", [""])[0].startswith("application/json")
-            body = resp.json()
-            if resp.status_code >= 400:
-                _validator(spec, "Error").validate(body)
-            elif op.path == "/api/ask":
-                check_answers(body, spec, seed_engine)
-            if mode == "positive" and op.path != "/api/documents/{id}":
-                # Valid input (by the schema) is answered, not refused.
-                # (A valid question of spaces only is empty once stripped: 422.)
-                assert resp.status_code in (200, 422), (case.query, case.body, resp.text)
 
-        run()
+def run_operation(op, gen_mode, mode: str, spec, engine, writes: bool, headers=None):
+    """Fuzz one operation: never a 5xx, JSON errors, answer records that hold."""
+    strategy = op.as_strategy(generation_mode=gen_mode)
+
+    @FUZZ
+    @given(case=strategy)
+    def run(case):
+        resp = case.call(headers=headers)
+        CASES[f"schemathesis {mode} {op.method.upper()} {op.path}"] += 1
+        STATUSES[resp.status_code] += 1
+        assert resp.status_code < 500, (case.method, case.path, case.body, resp.text)
+        ctype = resp.headers.get("content-type", [""])[0]
+        if resp.status_code in (204, 304):
+            assert not resp.content
+            return
+        if op.path == "/metrics" or (op.path.endswith("/file") and resp.status_code == 200):
+            return   # Prometheus text; the original file's bytes
+        assert ctype.startswith("application/json"), (op.path, resp.status_code, ctype)
+        body = resp.json()
+        if resp.status_code >= 400:
+            assert resp.status_code in ERROR_STATUSES | {429}, resp.status_code
+            _validator(spec, "Error").validate(body)
+        elif op.path == "/api/ask":
+            check_answers(body, spec, engine)
+        elif op.path == "/api/ask/batch":
+            for result in body["results"]:
+                check_answers(result, spec, engine)
+        elif op.path == "/api/documents":
+            _validator(spec, "DocumentList").validate(body)
+        if mode == "positive" and op.method.upper() in ("PUT", "DELETE") and not writes:
+            assert resp.status_code == 403, resp.text   # writes are off on this app
+        elif mode == "positive" and op.path not in ANY_ID and op.method.upper() == "POST":
+            # Valid input (by the schema) is answered, not refused. (A valid question
+            # of spaces only is empty once stripped; a valid pattern may match nothing:
+            # 422.)
+            assert resp.status_code in (200, 422), (case.query, case.body, resp.text)
+
+    run()
+
+
+@pytest.fixture(scope="module")
+def write_app(tmp_path_factory):
+    """An app with writes on, over a corpus of its own (the seed corpus is never written)."""
+    root = tmp_path_factory.mktemp("fuzz-writes")
+    (root / "a.txt").write_text("Mill\n\nThe old mill closed in 1911 after a fire.\n")
+    return create_app({"corpus": str(root), "poll_seconds": 0, "api_token": TOKEN,
+                       "max_file_mb": 0.05, "TESTING": True})
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_schemathesis_writes_with_the_token(write_app, mode):
+    """PUT and DELETE with a valid token: any id and body is written safely or refused."""
+    from schemathesis import GenerationMode
+
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", write_app)
+    spec = write_app.test_client().get("/api/openapi.json").get_json()
+    engine = write_app.extensions["askfiles"].engine
+    root = engine.corpus.report.root
+    gen_mode = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    for result in schema.get_all_operations():
+        op = result.ok()
+        if op.method.upper() in ("PUT", "DELETE"):
+            run_operation(op, gen_mode, mode, spec, engine, writes=True,
+                          headers={"Authorization": f"Bearer {TOKEN}"})
+    import os
+    real = os.path.realpath(root)
+    for dirpath, _, names in os.walk(root):   # nothing was written outside the corpus
+        assert os.path.realpath(dirpath).startswith(real)
 
 
 # -- hypothesis by hand -------------------------------------------------------------
@@ -230,6 +289,41 @@ def test_get_ask_any_query(client, spec, seed_engine, q, top_k, explain):
     out = check_response(client.get("/api/ask?" + qs), spec, seed_engine, "GET ask query")
     if isinstance(out, dict) and "answers" in out:
         check_answers(out, spec, seed_engine)
+
+
+@FUZZ
+@given(documents=st.one_of(json_values, st.lists(st.one_of(any_text, st.sampled_from(
+    ["*", "**", "[", "[!", "**/", "cairncross-*.txt", "/", "?", "\\", "[a-", "]"])),
+    max_size=5)))
+def test_post_ask_any_documents(client, spec, seed_engine, documents):
+    body = {"question": "When did Cairncross die?", "documents": documents}
+    resp = client.post("/api/ask", data=_dumps(body), content_type="application/json")
+    out = check_response(resp, spec, seed_engine, "POST any documents")
+    if resp.status_code == 200:
+        check_answers(out, spec, seed_engine)
+
+
+@FUZZ
+@given(items=st.lists(st.one_of(ask_bodies, json_values), max_size=4))
+def test_post_batch_any_items(client, spec, seed_engine, items):
+    resp = client.post("/api/ask/batch", data=_dumps({"questions": items}),
+                       content_type="application/json")
+    out = check_response(resp, spec, seed_engine, "POST batch items")
+    if resp.status_code == 200:
+        assert len(out["results"]) == len(items)
+        for result in out["results"]:
+            check_answers(result, spec, seed_engine)
+
+
+@FUZZ
+@given(limit=any_text, offset=any_text)
+def test_document_paging_any_query(client, spec, seed_engine, limit, offset):
+    qs = (f"limit={quote(limit.encode('utf-8', 'surrogatepass'))}"
+          f"&offset={quote(offset.encode('utf-8', 'surrogatepass'))}")
+    out = check_response(client.get("/api/documents?" + qs), spec, seed_engine,
+                         "GET documents paging")
+    if isinstance(out, dict) and "documents" in out:
+        _validator(spec, "DocumentList").validate(out)
 
 
 @FUZZ

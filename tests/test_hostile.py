@@ -155,7 +155,7 @@ def test_hostile_file_names_and_titles(client):
     api = client.get("/api/documents/" + quote(EVIL_NAME))
     assert api.status_code == 200 and api.get_json()["id"] == EVIL_NAME
     assert b"<" not in api.get_data()
-    for d in client.get("/api/documents").get_json():
+    for d in client.get("/api/documents").get_json()["documents"]:
         assert_inert(client.get("/documents/" + quote(d["id"]) + "?start=0&end=5")
                      .get_data(as_text=True))
 

@@ -1,5 +1,6 @@
 """The tokenizer and BM25 index: exact terms, ids and the more-than-half-the-passages pitfall."""
 
+import numpy as np
 import pytest
 
 from askfiles.index import PassageIndex, terms
@@ -49,3 +50,40 @@ def test_empty_index_and_query():
     assert PassageIndex([]).search(["x"], 3) == []
     assert PassageIndex([["a"]]).search([], 3) == []
     assert PassageIndex([["a"]]).idf("zzz") == 0.0
+
+
+def test_a_repeated_term_is_scored_once_times_its_count(monkeypatch):
+    """1,000 characters of one repeated word cost one pass over the index, not 200."""
+    from askfiles.index import MAX_QUERY_TERMS, LuceneBM25, PassageIndex, terms
+
+    passages = [terms(t) for t in ("the harbour was rebuilt", "a harbour and a pier",
+                                   "the granary burned", "pier pier harbour")]
+    index = PassageIndex(passages)
+    passes = []
+    real = LuceneBM25.get_scores
+    monkeypatch.setattr(LuceneBM25, "get_scores",
+                        lambda self, q: passes.append(list(q)) or real(self, q))
+    query = terms("harbour pier " * 80)
+    scores = index.scores(query)
+    assert passes == [["harbour"], ["pier"]]
+    assert np.allclose(scores, 80 * real(index._bm25, ["harbour"])
+                       + 80 * real(index._bm25, ["pier"]))
+    # A term said once scores exactly as before.
+    assert np.array_equal(index.scores(["harbour"]), real(index._bm25, ["harbour"]))
+    # Many different words: only the first MAX_QUERY_TERMS are searched.
+    passes.clear()
+    index.scores([f"w{i}" for i in range(150)])
+    assert len(passes) == MAX_QUERY_TERMS == 32
+
+
+def test_sparse_and_rank_bm25_agree_on_repeated_terms():
+    from askfiles.index import PassageIndex, terms
+
+    texts = ["the harbour was rebuilt", "a harbour and a pier", "the granary burned",
+             "pier pier harbour"] * 10
+    small = PassageIndex([terms(t) for t in texts])
+    big = PassageIndex([terms(t) for t in texts], threshold=0)
+    assert big.kind == "sparse" and small.kind == "rank-bm25"
+    query = terms("harbour pier granary " * 30)
+    assert np.allclose(small.scores(query), big.scores(query))
+    assert [i for i, _ in small.search(query, 5)] == [i for i, _ in big.search(query, 5)]

@@ -13,7 +13,7 @@ Decisions (see README, "Files that are skipped"):
 - deep folders are indexed, the id being the relative path.
 
 Tests run as root on the CI machines, where ``chmod 000`` does not stop a read:
-there the unreadable file is simulated (``Path.read_bytes`` raises
+there the unreadable file is simulated (``askfiles.load.read_file`` raises
 ``PermissionError`` for a file with no read bits), elsewhere it is real.
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pathlib
 import subprocess
 import sys
 from collections import Counter
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from askfiles import create_app
+from askfiles import create_app, load, store
 
 DEEP = "/".join(f"d{i}" for i in range(40)) + "/deep.md"
 GOOD = {"good.txt", DEEP, "oneline.txt", "loop/good.txt"} - {"loop/good.txt"}
@@ -63,8 +62,8 @@ def make_corpus(root: Path) -> dict[str, str]:
     bad["fake.pdf"] = "PDF"
     (root / "data.bin").write_bytes(os.urandom(64))
     bad["data.bin"] = "unsupported"
-    (root / "README").write_text("no suffix")
-    bad["README"] = "unsupported"
+    (root / "NOTES").write_bytes(b"\x00\x01\x02 no suffix, not text")
+    bad["NOTES"] = "binary"             # without extension: read when its content is text
     with open(root / "big.txt", "wb") as f:             # 50 MB, sparse: cheap to make
         f.truncate(50 << 20)
     bad["big.txt"] = "too large"
@@ -92,18 +91,19 @@ def odd(tmp_path_factory):
     root = tmp_path_factory.mktemp("oddfiles")
     bad = make_corpus(root)
     read: list[str] = []
-    real_read_bytes = pathlib.Path.read_bytes
+    real_read_file = load.read_file
 
-    def read_bytes(self):
-        read.append(self.name)
-        if IS_ROOT and self.exists() and not (self.stat().st_mode & 0o444):
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def read_file(path, *args, **kwargs):
+        read.append(path.name)
+        if IS_ROOT and path.exists() and not (path.stat().st_mode & 0o444):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_file(path, *args, **kwargs)
 
     handler = _Collect()
     logging.getLogger("askfiles").addHandler(handler)
     mp = pytest.MonkeyPatch()
-    mp.setattr(pathlib.Path, "read_bytes", read_bytes)
+    mp.setattr(load, "read_file", read_file)
+    mp.setattr(store, "read_file", read_file)
     try:
         engine = Engine.from_folder(root, {"poll_seconds": 0})
     finally:
@@ -133,7 +133,7 @@ def test_good_files_are_indexed_and_answered(odd):
         assert body["answers"][0]["answer"] == a, (q, body)
     health = client.get("/healthz").get_json()
     assert health["documents"] == len(GOOD) and health["skipped"] == len(bad)
-    ids = [d["id"] for d in client.get("/api/documents").get_json()]
+    ids = [d["id"] for d in client.get("/api/documents").get_json()["documents"]]
     assert sorted(ids) == sorted(GOOD)
     assert client.get("/api/documents/" + DEEP).status_code == 200
     assert client.get("/documents/" + DEEP).status_code == 200

@@ -89,3 +89,35 @@ def test_setting_from_the_environment(seed_engine, monkeypatch):
     monkeypatch.setenv("ASKFILES_RATE_LIMIT", "2")
     client = create_app({"engine": seed_engine}).test_client()
     assert [client.get("/api/documents").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_questions_asked_through_the_page_are_limited_too(limited):
+    """/?q= does the work of /api/ask: it spends from the same bucket (an HTML 429)."""
+    app, _ = limited
+    c = app.test_client()
+    env = {"REMOTE_ADDR": "127.0.0.4"}
+    codes = [c.get("/", query_string={"q": "When did Cairncross confess?"},
+                   environ_base=env).status_code for _ in range(5)]
+    assert codes == [200] * 5
+    resp = c.get("/", query_string={"q": "When did Cairncross die?"}, environ_base=env)
+    assert resp.status_code == 429 and resp.mimetype == "text/html"
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert "Too many requests: the limit is 5 per minute per client" in resp.get_data(True)
+    # The same bucket as the API; the form itself (no question) is not limited.
+    assert c.get("/api/ask?q=When", environ_base=env).status_code == 429
+    assert c.get("/", environ_base=env).status_code == 200
+    assert c.get("/?q=++", environ_base=env).status_code == 200
+
+
+def test_the_pages_closest_passages_need_no_second_parse(seed_engine, monkeypatch):
+    """When nothing answers, the page lists the closest passages with the index
+    tokenizer alone: the question is not parsed by spaCy a second time."""
+    from askfiles import nlp, pages
+
+    calls = []
+    app = create_app({"engine": seed_engine, "TESTING": True})
+    monkeypatch.setattr(nlp, "parse", lambda text, *a: calls.append(text))
+    with app.test_request_context("/?q=x"):
+        shown = pages._closest_passages(seed_engine, "When did Cairncross confess?")
+    assert shown and shown[0].document == "cairncross-mi5-confession.txt"
+    assert calls == []

@@ -18,7 +18,7 @@ def write(root: Path, name: str, data: bytes | str) -> Path:
 
 def test_load_txt_and_md_recursively_with_ids_titles_and_unchanged_text(tmp_path):
     write(tmp_path, "a.txt", "First line title\r\n\r\nBody – with “quotes”.\n")
-    write(tmp_path, "sub/deeper/b.md", "intro\n\n## The Heading\n\ntext\n")
+    write(tmp_path, "sub/deeper/b.md", "## The Heading\n\ntext\n")
     write(tmp_path, "c.bin", b"\x00\x01")
     docs, skipped = load_corpus(tmp_path)
     assert [d.id for d in docs] == ["a.txt", "sub/deeper/b.md"]

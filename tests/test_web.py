@@ -143,7 +143,7 @@ def test_get_errors(client, url, status, code):
     ("DELETE", "/api/ask", {"GET", "POST"}),
     ("PATCH", "/api/ask", {"GET", "POST"}),
     ("POST", "/api/documents", {"GET"}),
-    ("DELETE", "/api/documents/" + DOC, {"GET"}),
+    ("POST", "/api/documents/" + DOC, {"DELETE", "GET", "PUT"}),
     ("POST", "/api/openapi.json", {"GET"}),
     ("POST", "/healthz", {"GET"}),
 ])
@@ -243,8 +243,10 @@ def test_healthz(client, seed_engine):
 def test_documents_list_and_get(client, seed_engine):
     listed = client.get("/api/documents").get_json()
     doc = seed_engine.documents[DOC]
-    assert listed == [{"id": DOC, "title": doc.title,
-                       "passages": seed_engine.passage_count(DOC), "chars": len(doc.text)}]
+    assert listed == {"documents": [{"id": DOC, "title": doc.title,
+                                     "passages": seed_engine.passage_count(DOC),
+                                     "chars": len(doc.text)}],
+                      "total": 1, "limit": 100, "offset": 0}
     got = client.get("/api/documents/" + DOC).get_json()
     assert set(got) == {"id", "title", "text", "meta"}
     assert got["id"] == DOC and got["text"] == doc.text and got["title"] == doc.title
@@ -252,7 +254,7 @@ def test_documents_list_and_get(client, seed_engine):
 
 def test_nested_ids_and_markup_from_the_corpus(odd_engine):
     client = create_app({"engine": odd_engine}).test_client()
-    ids = [d["id"] for d in client.get("/api/documents").get_json()]
+    ids = [d["id"] for d in client.get("/api/documents").get_json()["documents"]]
     assert ids == ["markup.txt", "sub/dir/note.md"]
     assert client.get("/api/documents/sub/dir/note.md").get_json()["title"] == \
         "Notes on the harbour"
@@ -445,3 +447,22 @@ def test_askfiles_serve_runs_gunicorn_and_stops_cleanly():
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "2 workers" in out
+
+
+def test_examples_skip_odd_wording(tmp_path):
+    from askfiles.engine import Engine
+    from askfiles.examples import candidates, examples_for
+
+    (tmp_path / "a.txt").write_text(
+        "Station history\n\nIn 1998 MMC contained forty stations across the county. "
+        "MMC included the old depot in 2001. Burgess defected to Moscow in 1951. "
+        "Maclean met Burgess in Cambridge in 1934.\n")
+    engine = Engine.from_folder(tmp_path, {"poll_seconds": 0, "index_dir": "off"})
+    made = [q for _, _, q, _ in candidates(engine)]
+    assert not [q for q in made if " contain" in q or " include" in q], made
+    assert "Where did Maclean meet?" not in made      # the object is left out: odd
+    shown = examples_for(engine)
+    assert "When did Burgess defect?" in shown or "Where did Burgess defect?" in shown
+    for q in shown:
+        best = engine.ask(q, 1).answers[0]
+        assert best.score >= 0.5

@@ -6,6 +6,18 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+__all__ = ["open", "create_app", "__version__"]
+
+
+def open(folder=None, **settings: Any):  # noqa: A001 - askfiles.open(folder), like io.open
+    """A corpus folder ready for questions: ``askfiles.open("docs").ask("When ...?")``.
+
+    See :class:`askfiles.library.Askfiles`; ``settings`` as in :mod:`askfiles.config`.
+    """
+    from .library import open_folder
+
+    return open_folder(folder, **settings)
+
 
 def create_app(config: dict[str, Any] | None = None):
     """The Flask app serving the form, the document view and the JSON API.

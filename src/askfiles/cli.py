@@ -19,10 +19,15 @@ def _engine(args: argparse.Namespace):
 
 
 def _config(args: argparse.Namespace) -> dict:
-    cfg = load_config()
+    overrides = {}
     if args.corpus:
-        cfg["corpus"] = args.corpus
-    return cfg
+        overrides["corpus"] = args.corpus
+    if getattr(args, "config", None):
+        overrides["config"] = args.config
+    try:
+        return load_config(overrides)
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 def _print_answer(result, explain: bool) -> None:
@@ -35,13 +40,36 @@ def _print_answer(result, explain: bool) -> None:
         norm = f"  [{a.normalized}]" if a.normalized else ""
         print(f"{i}. {collapse(a.answer)}{norm}  ({a.answer_type}, confidence {a.score:.2f})")
         print(f"   “{collapse(a.snippet)}”")
-        print(f"   — {c.document}, passage {c.passage}, characters {c.start}–{c.end}")
+        page = f"page {c.page}, " if c.page is not None else ""
+        print(f"   — {c.document}, {page}passage {c.passage}, characters {c.start}–{c.end}")
         if explain and a.explain:
             print("   why: " + json.dumps(a.explain, ensure_ascii=False))
 
 
+def _usable(engine, args: argparse.Namespace):
+    """The passages to search, or an error message (no documents, a pattern matching none)."""
+    from .select import NoMatch, allowed_passages, check_patterns
+
+    if not engine.documents:
+        skipped = len(getattr(engine.corpus, "skipped", ()) or ())
+        return None, (f"no documents to answer from in {engine.config['corpus']!r}"
+                      + (f" ({skipped} files skipped; askfiles index lists why)"
+                         if skipped else "; put .txt, .md, .html, .pdf or .docx files in it"))
+    if not args.documents:
+        return None, None
+    try:
+        return allowed_passages(engine, check_patterns(args.documents)), None
+    except (NoMatch, TypeError, ValueError) as exc:
+        return None, str(exc).replace("GET /api/documents lists the ids",
+                                      "the document ids are paths in the corpus folder")
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     engine = _engine(args)
+    allowed, problem = _usable(engine, args)
+    if problem:
+        print(f"askfiles: {problem}", file=sys.stderr)
+        return 2
     if args.question is None:
         # One question per line on stdin, one JSON object per line out; engine loaded once.
         for line in sys.stdin:
@@ -49,7 +77,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if not question:
                 continue
             result = engine.ask(question[:engine.config["max_question_chars"]],
-                                args.top_k, args.explain)
+                                args.top_k, args.explain, allowed)
             print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
         return 0
     question = args.question.strip()
@@ -57,12 +85,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("askfiles: the question is empty; ask something, e.g. "
               "askfiles ask \"When did Cairncross confess?\"", file=sys.stderr)
         return 2
-    result = engine.ask(question, args.top_k, args.explain)
+    result = engine.ask(question, args.top_k, args.explain, allowed)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         _print_answer(result, args.explain)
-    return 0
+    return 1 if result.no_answer else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -159,14 +187,22 @@ def parser() -> argparse.ArgumentParser:
     def corpus_arg(sp):
         sp.add_argument("--corpus", metavar="DIR",
                         help="corpus folder (default: $ASKFILES_CORPUS, else ./corpus)")
+        sp.add_argument("--config", metavar="FILE",
+                        help="settings file (default: askfiles.toml in the corpus folder; "
+                             "ASKFILES_* variables win over it)")
 
-    sp = sub.add_parser("ask", help="answer a question (or one per line from stdin)")
+    sp = sub.add_parser("ask", help="answer a question (or one per line from stdin)",
+                        description="Exit status: 0 answered, 1 no answer, "
+                                    "2 usage or corpus error.")
     sp.add_argument("question", nargs="?", help="the question; omit to read stdin")
     corpus_arg(sp)
     sp.add_argument("--top-k", type=int, default=3, choices=range(1, 21), metavar="N",
                     help="answers to show, 1..20 (default 3)")
     sp.add_argument("--json", action="store_true", help="print the JSON answer record")
     sp.add_argument("--explain", action="store_true", help="show why each answer won")
+    sp.add_argument("--documents", action="append", metavar="PATTERN",
+                    help="search only these documents: an id or a glob over ids "
+                         "('news/*.txt', 'reports/'); repeatable")
     sp.set_defaults(func=cmd_ask)
 
     sp = sub.add_parser("eval", help="score answers against a JSONL file of questions")

@@ -1,9 +1,12 @@
-"""Every setting once: name, default and help, read from ``ASKFILES_*`` variables."""
+"""Every setting once: name, default and help, read from ``askfiles.toml`` and
+``ASKFILES_*`` variables (the variables win)."""
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 
@@ -38,22 +41,92 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_question_chars", 1000, int, "longest question accepted"),
     Setting("max_body_bytes", 16 * 1024, int, "largest request body accepted by the API"),
     Setting("max_file_mb", 20.0, float, "larger corpus files are skipped (logged)"),
+    Setting("max_doc_chars", 2_000_000, int,
+            "a document's text is cut after this many characters (logged)"),
     Setting("poll_seconds", 2.0, float,
             "how often the server checks the corpus for changes (0 turns it off)"),
     Setting("rate_limit", 0, int,
-            "requests per minute per client address on /api/ (0 turns it off)"),
+            "requests per minute per client address on /api/ and on questions asked "
+            "through the page (/?q=) (0 turns it off)"),
     Setting("sparse_threshold", 20000, int,
             "passages above which the sparse-matrix BM25 is used"),
+    Setting("api_token", "", str,
+            "secret that turns on PUT/DELETE /api/documents/<id> "
+            "(sent as Authorization: Bearer <token>); empty: writes are off"),
+    Setting("cors_origins", "", str,
+            "origins allowed to call /api/ from a browser (comma-separated, * for any); "
+            "empty: no CORS headers"),
 )
+
+
+CONFIG_FILE = "askfiles.toml"
+_BY_NAME = {s.name: s for s in SETTINGS}
+_KINDS = {int: "an integer", float: "a number", str: "a string"}
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+def read_config_file(path: Path | str) -> dict[str, Any]:
+    """The settings in an ``askfiles.toml`` (same names as the variables, lower case,
+    without ``ASKFILES_``); ``ValueError`` naming an unknown key or a wrong value."""
+    path = Path(path)
+    try:
+        data = _toml(path)
+    except OSError as exc:
+        raise ValueError(f"cannot read the config file {str(path)!r}: "
+                         f"{exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        s = _BY_NAME.get(key.lower().removeprefix("askfiles_"))
+        if s is None:
+            raise ValueError(f"{path}: unknown setting {key!r}; the settings are "
+                             f"{', '.join(_BY_NAME)}")
+        if isinstance(value, (dict, list)) or (isinstance(value, bool) and s.kind is not bool):
+            raise ValueError(f"{path}: {key} must be {_KINDS.get(s.kind, s.kind.__name__)}: "
+                             f"{s.help}")
+        try:
+            value = s.kind(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}: {key} = {value!r} is not "
+                             f"{_KINDS.get(s.kind, s.kind.__name__)}: {s.help}") from None
+        if s.name in ("corpus", "index_dir") and value and value != "off":
+            value = str((path.parent / value).resolve())   # relative to the file
+        out[s.name] = value
+    return out
+
+
+def config_file(overrides: dict[str, Any], env: Any) -> Path | None:
+    """The config file in use: ``config`` / ``ASKFILES_CONFIG``, else
+    ``askfiles.toml`` in the corpus folder when there is one."""
+    given = overrides.get("config") or env.get("ASKFILES_CONFIG")
+    if given:
+        return Path(given)
+    corpus = overrides.get("corpus") or env.get("ASKFILES_CORPUS") or "corpus"
+    path = Path(corpus) / CONFIG_FILE
+    return path if path.is_file() else None
 
 
 def load_config(overrides: dict[str, Any] | None = None,
                 environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Defaults, then ``ASKFILES_*`` environment variables, then ``overrides``."""
+    """Defaults, then ``askfiles.toml``, then ``ASKFILES_*`` variables, then ``overrides``."""
     env = os.environ if environ is None else environ
+    overrides = {k.lower(): v for k, v in (overrides or {}).items()}
+    path = config_file(overrides, env)
+    from_file = read_config_file(path) if path is not None else {}
+    if path is not None:
+        from_file["config"] = str(path)
     out: dict[str, Any] = {}
     for s in SETTINGS:
-        value = s.default
+        value = from_file.get(s.name, s.default)
         if s.env in env and env[s.env] != "":
             try:
                 value = s.kind(env[s.env])
@@ -62,8 +135,10 @@ def load_config(overrides: dict[str, Any] | None = None,
                     f"{s.env}={env[s.env]!r} is not a valid {s.kind.__name__}: "
                     f"{s.help}. Unset it or give a {s.kind.__name__}.") from exc
         out[s.name] = value
-    for key, value in (overrides or {}).items():
-        out[key.lower()] = value
+    if "config" in from_file:
+        out["config"] = from_file["config"]
+    for key, value in overrides.items():
+        out[key] = value
     return out
 
 

@@ -124,11 +124,15 @@ class Engine:
         """The question's terms, entities and expected answer type."""
         return analyse(question, self._parse)
 
-    def ask(self, question: str, top_k: int = 3, explain: bool = False) -> Result:
-        """The best ``top_k`` answers to ``question``, each with its citation."""
+    def ask(self, question: str, top_k: int = 3, explain: bool = False,
+            allowed: Any = None) -> Result:
+        """The best ``top_k`` answers to ``question``, each with its citation.
+
+        ``allowed``: sorted passage numbers to search (None: all), see :mod:`askfiles.select`.
+        """
         t0 = time.perf_counter()
         q = self.analyse(question)
-        answers = self._answers(q, top_k, explain)
+        answers = self._answers(q, top_k, explain, allowed)
         no_answer = not answers or answers[0].score < self.threshold
         return Result(question, tuple(answers), no_answer, self.version,
                       (time.perf_counter() - t0) * 1000)
@@ -151,12 +155,13 @@ class Engine:
             return 1.0
         return sum(1 for t in distinct if not self.index.idf(t)) / len(distinct)
 
-    def candidates(self, q: Question) -> tuple[list[tuple[dict[str, Any], SentenceMatch,
+    def candidates(self, q: Question, allowed: Any = None
+                   ) -> tuple[list[tuple[dict[str, Any], SentenceMatch,
                                                             tuple[int, int], str]],
                                                  list[tuple[int, float]],
                                                  SentenceMatch | None]:
         """Every answer span worth scoring with its features, the BM25 hits, the best sentence."""
-        hits = self.index.search(q.terms, self.config["retrieve_depth"])
+        hits = self.index.search(q.terms, self.config["retrieve_depth"], allowed)
         if not hits:
             return [], hits, None
         idf = self._idf(q)
@@ -286,8 +291,9 @@ class Engine:
             self._per_doc = per_doc
         return self._per_doc
 
-    def _answers(self, q: Question, top_k: int, explain: bool) -> list[Answer]:
-        cands, hits, best_sentence = self.candidates(q)
+    def _answers(self, q: Question, top_k: int, explain: bool,
+                 allowed: Any = None) -> list[Answer]:
+        cands, hits, best_sentence = self.candidates(q, allowed)
         if best_sentence is None:
             return []
         if not cands:

@@ -77,8 +77,9 @@ def error_response(status: int, code: str, message: str,
     return resp
 
 
-def _page(status: int, title: str, message: str,
+def error_page(status: int, title: str, message: str,
           headers: list[tuple[str, str]] | None = None) -> Response:
+    """An HTML error page with ``status`` (for the pages; the API answers JSON)."""
     html = render_template("error.html", status=status, title=title, message=message)
     resp = Response(html, status=status, mimetype="text/html")
     for name, value in headers or []:
@@ -117,12 +118,12 @@ def register(app: Flask) -> None:
         if is_api_path(request.path):
             return error_response(status, HTTP_CODES.get(status, f"http_{status}"),
                                   message, headers)
-        return _page(status, exc.name, message, headers)
+        return error_page(status, exc.name, message, headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_api_path(request.path):
             return error_response(500, "internal_error", HTTP_MESSAGES[500])
-        return _page(500, "Server error", HTTP_MESSAGES[500])
+        return error_page(500, "Server error", HTTP_MESSAGES[500])
 

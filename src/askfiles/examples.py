@@ -49,9 +49,12 @@ def _verified(engine: "Engine", n: int) -> list[str]:
         result = engine.ask(question, 1)
         if result.no_answer or not result.answers:
             continue
-        # Keep it only when the engine finds the very span the question was made from.
-        c = result.answers[0].citation
-        if c.document != doc_id or c.end <= span[0] or span[1] <= c.start:
+        # Keep it only when the engine finds the very span the question was made from,
+        # and is sure of it.
+        best = result.answers[0]
+        c = best.citation
+        if (c.document != doc_id or (c.start, c.end) != span
+                or best.score < MIN_CONFIDENCE):
             continue
         out.append(question)
         per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
@@ -75,7 +78,7 @@ def candidates(engine: "Engine"):
             if label not in WH_FOR:
                 continue
             verb = _governing_verb(ann, e - 1)
-            if verb is None or ann.lemmas[verb] in REPORTING:
+            if verb is None or ann.lemmas[verb] in REPORTING or ann.lemmas[verb] in STATIVE:
                 continue
             subject = _subject(ann, text, verb, names)
             if subject is None:
@@ -91,6 +94,8 @@ def candidates(engine: "Engine"):
             obj = _object(ann, text, verb, (s, e))
             if obj:
                 words.append(obj)
+            elif _has_object(ann, verb):
+                continue   # "When did MMC contain?": the object is missing, the question odd
             span = (passage.start + ann.starts[s], passage.start + ann.ends[e - 1])
             yield passage.doc_id, name, " ".join(words) + "?", span
 
@@ -98,6 +103,17 @@ def candidates(engine: "Engine"):
 # Verbs of saying make vague questions ("When did X say?").
 REPORTING = frozenset("say tell add note explain write claim admit describe reveal state "
                       "report ask answer reply suggest show mention".split())
+# Verbs of being and having make odd questions ("When did MMC contain?").
+STATIVE = frozenset("be have contain include consist comprise remain seem appear become "
+                    "hold involve require need own belong lack mean represent cover exist "
+                    "know use make get do take".split())
+MIN_CONFIDENCE = 0.5   # an example must be answered with at least this confidence
+
+
+def _has_object(ann, verb: int) -> bool:
+    """Whether the verb takes a direct object or clausal complement."""
+    return any(ann.heads[i] == verb and ann.deps[i] in ("dobj", "attr")
+               for i in range(len(ann)))
 
 
 def _governing_verb(ann, i: int) -> int | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -19,6 +19,7 @@ class EngineHolder:
     def __init__(self, engine: "Engine"):
         self._engine = engine
         self._lock = threading.Lock()
+        self.listeners: list[Callable[["Engine", "Engine"], None]] = []  # called (old, new)
 
     @property
     def engine(self) -> "Engine":
@@ -28,4 +29,6 @@ class EngineHolder:
         """Replace the live engine; returns the old one."""
         with self._lock:
             old, self._engine = self._engine, engine
+        for listener in list(self.listeners):
+            listener(old, engine)
         return old

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from functools import lru_cache
 from typing import Sequence
 
@@ -64,6 +65,20 @@ class LuceneBM25(BM25Okapi):
         self.idf = {w: math.log(1.0 + (n - df + 0.5) / (df + 0.5)) for w, df in nd.items()}
 
 
+# Distinct terms a question is searched with: a long question of many different
+# words costs at most this many passes over the index (a normal one has 3-8).
+MAX_QUERY_TERMS = 32
+
+
+def bounded(query: Sequence[str]) -> list[str]:
+    """The query's terms, only its first :data:`MAX_QUERY_TERMS` distinct ones (repeats kept)."""
+    first = dict.fromkeys(query)
+    if len(first) <= MAX_QUERY_TERMS:
+        return list(query)
+    keep = set(list(first)[:MAX_QUERY_TERMS])
+    return [t for t in query if t in keep]
+
+
 class PassageIndex:
     """BM25 over passage terms; ``search`` returns (passage number, score) best first.
 
@@ -122,19 +137,44 @@ class PassageIndex:
         return self._bm25.idf.get(term, 0.0) if self._bm25 else 0.0
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
-        """BM25 score of every passage for the query terms."""
+        """BM25 score of every passage for the query terms (a repeated term counts again)."""
+        query = bounded(query)
         if self.sparse is not None:
             return self.sparse.scores(query)
-        if not self._bm25 or not query:
-            return np.zeros(self.size)
-        return self._bm25.get_scores(list(query))
+        out = np.zeros(self.size)
+        if not self._bm25:
+            return out
+        # One pass per distinct term, its score times its count: the same sums as
+        # rank-bm25's pass per occurrence (exactly so for terms said once).
+        for term, count in Counter(query).items():
+            one = self._bm25.get_scores([term])
+            out += one if count == 1 else count * one
+        return out
 
-    def search(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """The ``k`` best passages with a positive score, best first (ties by position)."""
+    def search(self, query: Sequence[str], k: int,
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best passages with a positive score, best first (ties by position).
+
+        ``allowed`` (sorted passage numbers) restricts the search to those passages;
+        the scores (idf included) stay those of the whole corpus.
+        """
         if self.sparse is not None:
-            return self.sparse.search(query, k)
-        scores = self.scores(query)
+            return self.sparse.search(bounded(query), k, allowed)
+        if allowed is None:
+            scores = self.scores(query)
+            ids = np.arange(len(scores))
+        elif not self._bm25 or not query or not len(allowed):
+            return []
+        else:  # only the allowed passages are scored
+            ids = np.asarray(allowed, dtype=np.int64)
+            scores = np.zeros(len(ids))
+            batch = ids.tolist()
+            # As in scores(): one pass per distinct term (at most MAX_QUERY_TERMS),
+            # its score times its count.
+            for term, count in Counter(bounded(query)).items():
+                one = np.asarray(self._bm25.get_batch_scores([term], batch))
+                scores += one if count == 1 else count * one
         if not len(scores):
             return []
-        order = np.lexsort((np.arange(len(scores)), -scores))[:k]
-        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+        order = np.lexsort((ids, -scores))[:k]
+        return [(int(ids[i]), float(scores[i])) for i in order if scores[i] > 0]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,22 +29,41 @@ class Skipped:
     reason: str
 
 
+# A folder holding this file is a cache (the saved index writes one), never documents.
+# https://bford.info/cachedir/ : backup tools skip such folders too.
+CACHEDIR_TAG = "CACHEDIR.TAG"
+CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
+
+
+def is_cache_dir(path: Path | str) -> bool:
+    """Whether ``path`` holds a CACHEDIR.TAG with the standard signature."""
+    try:
+        with open(os.path.join(path, CACHEDIR_TAG), "rb") as f:
+            return f.read(len(CACHEDIR_SIGNATURE)) == CACHEDIR_SIGNATURE
+    except OSError:
+        return False
+
+
 def corpus_files(root: Path) -> list[Path]:
-    """All regular files under ``root``, sorted; dot-files and dot-folders (such as
-    the saved index ``.askfiles/``) are left out; symlinks leaving ``root`` are not followed."""
+    """All files under ``root``, sorted; dot-files and dot-folders (such as the saved
+    index ``.askfiles/``) and cache folders (a CACHEDIR.TAG, as the saved index has
+    wherever it lives) are left out; symlinks leaving ``root`` are not followed."""
     root = root.resolve()
     found: list[Path] = []
     seen_dirs: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
         # A symlink loop or a link out of the corpus would walk forever or leak files.
-        if real in seen_dirs or not _inside(real, root):
+        if real in seen_dirs or not _inside(real, root) or \
+                (real != str(root) and CACHEDIR_TAG in filenames and is_cache_dir(dirpath)):
             dirnames[:] = []
             continue
         seen_dirs.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        top = real == str(root)
         for name in sorted(filenames):
-            if not name.startswith("."):
+            # The settings file askfiles.toml beside the documents is not one of them.
+            if not name.startswith(".") and not (top and name == "askfiles.toml"):
                 found.append(Path(dirpath) / name)
     return found
 
@@ -52,9 +73,92 @@ def _inside(path: str, root: Path) -> bool:
 
 
 def check_link(path: Path, root: Path) -> None:
-    """Raise ``ValueError`` for a symlink whose target lies outside the corpus folder."""
+    """Raise ``ValueError`` for a symlink whose target lies outside the corpus folder.
+
+    Only for the reason shown: :func:`read_file` checks what it actually opened."""
     if path.is_symlink() and not _inside(os.path.realpath(path), root.resolve()):
         raise ValueError("symlink to a file outside the corpus folder (not followed)")
+
+
+def check_name(ident: str) -> None:
+    """Raise ``ValueError`` for a file name that is not valid UTF-8 (it cannot be an id)."""
+    try:
+        ident.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("file name is not valid UTF-8 (rename the file to index it)") from None
+
+
+def shown_id(ident: str) -> str:
+    """A document id as it can be printed and sent: bytes that are not UTF-8 as ``\\xNN``."""
+    return os.fsencode(ident).decode("utf-8", "backslashreplace") \
+        if _SURROGATE.search(ident) else ident
+
+
+def check_regular(mode: int) -> None:
+    """Raise ``ValueError`` for anything but a regular file (a FIFO would block the reader)."""
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a folder" if stat.S_ISDIR(mode) else "not a file")
+        raise ValueError(f"not a regular file ({kind}; not read)")
+
+
+# Non-blocking: opening a FIFO for reading must not wait for a writer.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
+
+def read_file(path: Path, root: Path, max_bytes: int | None = None,
+              real_root: str | None = None) -> bytes:
+    """The bytes of a regular file inside the corpus folder.
+
+    The file is opened once and the opened descriptor is checked (its real path
+    must lie inside ``root``, it must be a regular file, within ``max_bytes``):
+    no check-then-open race. A folder swapped for a symlink to elsewhere between
+    the walk and the read is refused; a FIFO never blocks (opened non-blocking,
+    then refused). ``real_root`` is ``root`` resolved, when the caller has it.
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        st = os.fstat(fd)
+        check_regular(st.st_mode)
+        real = _fd_path(fd)
+        if real is not None and not _inside(real, Path(real_root or root.resolve())):
+            raise ValueError("outside the corpus folder (reached through a symlink; "
+                             "not read)")
+        check_file(path, st.st_size, max_bytes)
+        chunks, total = [], 0
+        limit = max_bytes + 1 if max_bytes is not None else None
+        while True:
+            block = os.read(fd, 1 << 20 if limit is None else min(1 << 20, limit - total))
+            if not block:
+                break
+            chunks.append(block)
+            total += len(block)
+            if limit is not None and total >= limit:
+                break
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    check_file(path, len(data), max_bytes)  # it may have grown since the fstat
+    return data
+
+
+def _fd_path(fd: int) -> str | None:
+    """The real path of an open file (None where the system cannot tell)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        pass
+    try:  # macOS
+        import fcntl
+
+        if hasattr(fcntl, "F_GETPATH"):
+            buf = fcntl.fcntl(fd, fcntl.F_GETPATH, b"\0" * 1024)
+            return os.fsdecode(buf.rstrip(b"\0"))
+    except OSError:
+        pass
+    return None
 
 
 def doc_id(path: Path, root: Path) -> str:
@@ -79,22 +183,36 @@ def read_document(path: Path, root: Path, max_bytes: int | None = None
 
     Raises ``ValueError`` or ``OSError`` with a readable reason when it cannot.
     """
+    check_name(doc_id(path, root))
     check_link(path, root)
     check_file(path, path.stat().st_size, max_bytes)
-    data = path.read_bytes()
-    check_file(path, len(data), max_bytes)  # it may have grown since the stat
+    data = read_file(path, root, max_bytes)
     return document_of(path, root, data), hashlib.sha256(data).hexdigest()
 
 
-def document_of(path: Path, root: Path, data: bytes) -> Document:
+# Text a document may hold (ASKFILES_MAX_DOC_CHARS overrides); the rest is cut, logged.
+MAX_DOC_CHARS = 2_000_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def document_of(path: Path, root: Path, data: bytes,
+                max_chars: int = MAX_DOC_CHARS) -> Document:
     """The Document for a file's bytes (the format chosen by its suffix)."""
     ident = doc_id(path, root)
+    check_name(ident)
     suffix = path.suffix.lower()
-    ex = formats.extract(suffix, data)
+    ex = formats.extract(suffix, data, max_chars)
     if not ex.text.strip():
         raise ValueError("empty (no text to index)")
-    meta = {"format": suffix.lstrip("."), "bytes": len(data), **ex.meta}
-    return Document(id=ident, title=ex.title or ident, text=ex.text, meta=meta)
+    if len(ex.text) > max_chars > 0:
+        log.warning("%s: text cut at %d characters (ASKFILES_MAX_DOC_CHARS)",
+                    ident, max_chars)
+        ex = formats.capped(ex, max_chars)
+    # Lone surrogates (a PDF's broken font map) cannot be sent as UTF-8; one
+    # character for one keeps every offset.
+    text, title = _SURROGATE.sub("\ufffd", ex.text), _SURROGATE.sub("\ufffd", ex.title)
+    meta = {"format": suffix.lstrip(".") or "text", "bytes": len(data), **ex.meta}
+    return Document(id=ident, title=title or ident, text=text, meta=meta)
 
 
 def load_document(path: Path, root: Path, max_bytes: int | None = None) -> Document:
@@ -119,7 +237,7 @@ def load_corpus(root: Path | str, max_bytes: int | None = None
     docs: list[Document] = []
     skipped: list[Skipped] = []
     for path in corpus_files(root):
-        rel = doc_id(path, root)
+        rel = shown_id(doc_id(path, root))
         try:
             docs.append(load_document(path, root, max_bytes))
         except (OSError, ValueError) as exc:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import itertools
+import json
 import logging
+import os
 import re
 import threading
 from typing import Any, Iterable, Iterator
@@ -142,9 +146,138 @@ ANNOTATED = 0
 
 def annotate(texts: Iterable[str], setting: str = "", batch_size: int = 64,
              n_process: int = 1) -> Iterator[Annotation]:
-    """Annotations of many texts, in order, through ``nlp.pipe`` in batches."""
+    """Annotations of many texts, in order, through ``nlp.pipe`` in batches.
+
+    With ``n_process`` above 1 the batches go to fresh spawned processes
+    (:func:`_annotate_spawned`), never to ``fork``ed copies of this one."""
     global ANNOTATED
+    procs = _start_annotators(setting, n_process) if n_process > 1 else None
+    if procs:
+        stream = _annotate_spawned(texts, procs, batch_size)
+    else:
+        stream = pipe_flattened(get_nlp(setting), texts, batch_size)
+    try:
+        for ann in stream:
+            with _lock:
+                ANNOTATED += 1
+            yield ann
+    finally:
+        stream.close()           # a build stopped early: its processes end now
+
+
+def _start_annotators(setting: str, n_process: int) -> list | None:
+    """``n_process`` fresh ``python -m askfiles.annotator`` processes (None: they cannot start)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[1])   # this askfiles, whatever sys.path says
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH", "")]))
+    procs: list = []
+    try:
+        for _ in range(n_process):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "askfiles.annotator", setting],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True))
+    except OSError as exc:  # e.g. no Python interpreter at sys.executable (embedded)
+        log.warning("annotation processes could not start (%s); annotating in this one",
+                    exc)
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        return None
+    return procs
+
+
+def _annotate_spawned(texts: Iterable[str], procs: list, batch_size: int
+                      ) -> Iterator[Annotation]:
+    """Annotations from fresh ``python -m askfiles.annotator`` processes, in order.
+
+    spaCy's own ``n_process`` forks. Forked from a threaded server (request
+    threads inside spaCy/BLIS), a child could inherit a lock held by a thread
+    it does not have and wait forever, and the parent with it, holding the
+    index lock. A new interpreter starts clean (and, unlike multiprocessing's
+    spawn, never re-runs the caller's main script). Batches go as JSON lines on
+    stdin, annotations come back as JSON lines on stdout (no pickle); at most
+    two batches per process are in flight, fed by a thread so that neither
+    side can block the other. The processes end with this generator; one whose
+    parent died reads end-of-file on stdin and ends too.
+    """
+    import queue
+
+    n_process = len(procs)
+    order: queue.Queue = queue.Queue()        # the process holding the next result
+    slots = threading.Semaphore(2 * n_process)
+    stop = threading.Event()
+    failed: list[BaseException] = []
+
+    def feed() -> None:
+        try:
+            batch: list[str] = []
+            k = 0
+            for text in itertools.chain(texts, [None]):
+                if text is not None:
+                    batch.append(text)
+                    if len(batch) < batch_size:
+                        continue
+                if not batch:
+                    break
+                slots.acquire()
+                if stop.is_set():
+                    return
+                proc = procs[k % n_process]
+                k += 1
+                proc.stdin.write(json.dumps(batch).encode("utf-8", "surrogatepass") + b"\n")
+                proc.stdin.flush()
+                order.put(proc)
+                batch = []
+        except BaseException as exc:  # reported by the reader below
+            failed.append(exc)
+        finally:
+            order.put(None)
+            for proc in procs:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
+
+    feeder = threading.Thread(target=feed, name="askfiles-annotate-feed", daemon=True)
+    feeder.start()
+    try:
+        while (proc := order.get()) is not None:
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"annotation process {proc.pid} ended early "
+                                   f"(exit status {proc.wait()})")
+            slots.release()
+            for row in json.loads(line):
+                yield Annotation.from_json(row)
+        if failed:
+            raise failed[0]
+    finally:
+        stop.set()
+        slots.release()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def serve_annotations(setting: str, stdin, stdout) -> None:
+    """The annotation process's loop: a JSON list of texts in, their annotations out."""
     nlp = get_nlp(setting)
+    for line in stdin:
+        texts = json.loads(line)
+        rows = [ann.to_json() for ann in pipe_flattened(nlp, texts, len(texts))]
+        stdout.write(json.dumps(rows, separators=(",", ":")).encode("utf-8", "surrogatepass")
+                     + b"\n")
+        stdout.flush()
+
+
+def pipe_flattened(nlp, texts: Iterable[str], batch_size: int) -> Iterator[Annotation]:
+    """``nlp.pipe`` over the texts flattened (see :func:`flatten`), offsets mapped back."""
     maps: list[list[int] | None] = []
 
     def flat(items: Iterable[str]) -> Iterator[str]:
@@ -154,9 +287,7 @@ def annotate(texts: Iterable[str], setting: str = "", batch_size: int = 64,
             yield flattened
 
     # nlp.pipe reads ahead, but yields in order: the maps are consumed in order too.
-    for doc in nlp.pipe(flat(texts), batch_size=batch_size, n_process=n_process):
-        with _lock:
-            ANNOTATED += 1
+    for doc in nlp.pipe(flat(texts), batch_size=batch_size):
         yield annotation_of(doc, maps.pop(0))
 
 

@@ -21,14 +21,20 @@ ERROR_TEXT = {
     405: "Method not allowed.",
     413: "Request body larger than the limit (ASKFILES_MAX_BODY_BYTES).",
     415: "Content-Type is not application/json.",
-    422: "Empty or too long question, or top_k outside 1..20.",
+    422: "Empty or too long question, top_k outside 1..20, a documents pattern that "
+         "matches nothing, or (batch) a bad item, named by its index.",
     500: "Unexpected server error.",
+    401: "Writes need Authorization: Bearer <ASKFILES_API_TOKEN>.",
+    403: "Writes are not enabled (ASKFILES_API_TOKEN is not set on the server).",
+    414: "Request line over 8190 bytes (send a long question with POST).",
+    429: "Rate limit (ASKFILES_RATE_LIMIT) reached; see Retry-After.",
 }
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    """Responses for these error statuses (and 500 as the default)."""
-    out: dict[str, Any] = {str(s): {"$ref": f"#/components/responses/E{s}"} for s in statuses}
+    """Responses for these error statuses, 429 (rate limit) and 500 as the default."""
+    out: dict[str, Any] = {str(s): {"$ref": f"#/components/responses/E{s}"}
+                           for s in sorted({*statuses, 429})}
     out["default"] = {"$ref": "#/components/responses/E500"}
     return out
 
@@ -42,7 +48,36 @@ QUESTION_PARAMS = [
     {"name": "explain", "in": "query", "required": False,
      "description": "Add an explain object to each answer (why it won).",
      "schema": {"type": "boolean", "default": False}},
+    {"name": "documents", "in": "query", "required": False, "style": "form", "explode": True,
+     "description": "Search only these documents: ids or glob patterns over ids "
+                    "(news/*.txt, reports/**); repeat the parameter for several.",
+     "schema": {"type": "array", "items": {"type": "string", "minLength": 1,
+                                           "maxLength": 1000}, "maxItems": 100}},
 ]
+
+DOC_ID = {"name": "id", "in": "path", "required": True,
+          "description": "Document id; may contain '/'.", "schema": {"type": "string"}}
+PAGING = [
+    {"name": "limit", "in": "query", "required": False, "description": "Documents per page.",
+     "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+    {"name": "offset", "in": "query", "required": False,
+     "description": "Documents to skip (in id order).",
+     "schema": {"type": "integer", "minimum": 0, "default": 0}},
+]
+IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
+                 "description": "An ETag from an earlier response: 304 when unchanged.",
+                 "schema": {"type": "string"}}
+NOT_MODIFIED = {"description": "Not modified: the ETag still matches."}
+ETAG = {"ETag": {"description": "Index version and document id.",
+                 "schema": {"type": "string"}}}
+BEARER = [{"bearer": []}]
+DOCUMENT_PATTERNS = {
+    "type": "array", "minItems": 1, "maxItems": 100,
+    "items": {"type": "string", "minLength": 1, "maxLength": 1000},
+    "description": "Search only these documents: ids or glob patterns over ids "
+                   "(* and ? within a folder, ** across folders, a trailing / for a folder).",
+    "examples": [["news/*.txt"]],
+}
 
 SCHEMAS: dict[str, Any] = {
     "AskRequest": {
@@ -53,7 +88,37 @@ SCHEMAS: dict[str, Any] = {
                          "examples": ["When did Cairncross confess?"]},
             "top_k": {"type": "integer", "minimum": 1, "maximum": 20, "default": 3},
             "explain": {"type": "boolean", "default": False},
+            "documents": DOCUMENT_PATTERNS,
         },
+        "additionalProperties": False,
+    },
+    "BatchRequest": {
+        "type": "object",
+        "required": ["questions"],
+        "properties": {"questions": {"type": "array", "minItems": 1, "maxItems": 100,
+                                     "items": _ref("AskRequest")}},
+        "additionalProperties": False,
+    },
+    "BatchResponse": {
+        "type": "object",
+        "required": ["results"],
+        "properties": {"results": {"type": "array", "items": _ref("AskResponse"),
+                                   "description": "One answer record per question, in order."}},
+    },
+    "DocumentList": {
+        "type": "object",
+        "required": ["documents", "total", "limit", "offset"],
+        "properties": {
+            "documents": {"type": "array", "items": _ref("DocumentSummary")},
+            "total": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "offset": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Written": {
+        "type": "object",
+        "required": ["id", "index_version"],
+        "properties": {"id": {"type": "string"}, "index_version": {"type": "string"}},
     },
     "Citation": {
         "type": "object",
@@ -160,7 +225,7 @@ def spec() -> dict[str, Any]:
                 "get": {
                     "operationId": "askGet", "summary": "Answer a question (query string).",
                     "parameters": QUESTION_PARAMS,
-                    "responses": {"200": ask_ok, **_errors(400, 405, 422)},
+                    "responses": {"200": ask_ok, **_errors(400, 405, 414, 422)},
                 },
                 "post": {
                     "operationId": "askPost", "summary": "Answer a question (JSON body).",
@@ -169,24 +234,67 @@ def spec() -> dict[str, Any]:
                     "responses": {"200": ask_ok, **_errors(400, 405, 413, 415, 422)},
                 },
             },
+            "/api/ask/batch": {
+                "post": {
+                    "operationId": "askBatch",
+                    "summary": "Answer up to 100 questions; results in order.",
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": _ref("BatchRequest")}}},
+                    "responses": {"200": _json(_ref("BatchResponse"), "One result per question."),
+                                  **_errors(400, 405, 413, 415, 422)},
+                },
+            },
             "/api/documents": {
                 "get": {
-                    "operationId": "listDocuments", "summary": "The documents in the index.",
-                    "responses": {"200": _json({"type": "array",
-                                                "items": _ref("DocumentSummary")},
-                                               "Every document, by id."),
-                                  **_errors(405)},
+                    "operationId": "listDocuments",
+                    "summary": "The documents in the index, a page at a time (by id).",
+                    "parameters": [*PAGING, IF_NONE_MATCH],
+                    "responses": {"200": {**_json(_ref("DocumentList"), "One page of documents."),
+                                          "headers": ETAG},
+                                  "304": NOT_MODIFIED, **_errors(400, 405, 422)},
                 },
             },
             "/api/documents/{id}": {
                 "get": {
                     "operationId": "getDocument",
                     "summary": "One document's full text (citation offsets index it).",
-                    "parameters": [{"name": "id", "in": "path", "required": True,
-                                    "description": "Document id; may contain '/'.",
-                                    "schema": {"type": "string"}}],
-                    "responses": {"200": _json(_ref("Document"), "The document."),
-                                  **_errors(404, 405)},
+                    "parameters": [DOC_ID, IF_NONE_MATCH],
+                    "responses": {"200": {**_json(_ref("Document"), "The document."),
+                                          "headers": ETAG},
+                                  "304": NOT_MODIFIED, **_errors(404, 405)},
+                },
+                "put": {
+                    "operationId": "putDocument",
+                    "summary": "Add or replace a document (the file's bytes); answers once "
+                               "it is answerable. Needs ASKFILES_API_TOKEN.",
+                    "security": BEARER,
+                    "parameters": [DOC_ID],
+                    "requestBody": {"required": True, "content": {
+                        "application/octet-stream": {"schema": {"type": "string",
+                                                                "format": "binary"}},
+                        "text/plain": {"schema": {"type": "string"}}}},
+                    "responses": {"201": _json(_ref("Written"), "Created."),
+                                  "200": _json(_ref("Written"), "Replaced."),
+                                  **_errors(401, 403, 405, 413, 415, 422)},
+                },
+                "delete": {
+                    "operationId": "deleteDocument",
+                    "summary": "Remove a document's file from the corpus.",
+                    "security": BEARER,
+                    "parameters": [DOC_ID],
+                    "responses": {"204": {"description": "Deleted."},
+                                  **_errors(401, 403, 404, 405, 422)},
+                },
+            },
+            "/api/documents/{id}/file": {
+                "get": {
+                    "operationId": "getDocumentFile",
+                    "summary": "The document's original file (PDF, DOCX, text ...).",
+                    "parameters": [DOC_ID, IF_NONE_MATCH],
+                    "responses": {"200": {"description": "The file's bytes.",
+                                          "content": {"*/*": {"schema": {
+                                              "type": "string", "format": "binary"}}}},
+                                  "304": NOT_MODIFIED, **_errors(404, 405)},
                 },
             },
             "/api/openapi.json": {
@@ -195,6 +303,15 @@ def spec() -> dict[str, Any]:
                     "responses": {"200": {"description": "OpenAPI 3.1 document.",
                                           "content": {"application/json": {}}},
                                   **_errors(405)},
+                },
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Prometheus metrics (text format), summed over the workers.",
+                    "responses": {"200": {"description": "Prometheus text exposition format.",
+                                          "content": {"text/plain": {"schema": {
+                                              "type": "string"}}}}},
                 },
             },
             "/healthz": {
@@ -206,6 +323,8 @@ def spec() -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "ASKFILES_API_TOKEN"}},
             "schemas": SCHEMAS,
             "responses": {f"E{s}": _json(_ref("Error"), text)
                           for s, text in ERROR_TEXT.items()},

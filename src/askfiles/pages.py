@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, render_template, request
 
+from . import observe, select
 from .api import TOP_K_DEFAULT, TOP_K_MAX, clean_question, holder, settings
 from .examples import examples_for
+from .formats import page_of
+from .index import terms
 from .records import collapse
 
 bp = Blueprint("pages", __name__)
@@ -31,6 +34,15 @@ class Shown:
     start: int
     end: int
     url: str
+    page: int | None = None
+
+    @property
+    def file_url(self) -> str:
+        """The original file, at the cited page for a PDF."""
+        from urllib.parse import quote
+
+        return (f"/api/documents/{quote(self.document)}/file"
+                + (f"#page={self.page}" if self.page else ""))
 
     @property
     def percent(self) -> int:
@@ -56,21 +68,22 @@ def _shown(a) -> Shown:
     before, mark, after = (_squeeze(x) for x in (snip[:lo], snip[lo:hi], snip[hi:]))
     return Shown(collapse(a.answer), a.answer_type, a.normalized, a.score,
                  before, mark, after, c.title, c.document, c.passage,
-                 c.start, c.end, c.url)
+                 c.start, c.end, c.url, c.page)
 
 
-def _closest_passages(engine, question: str, k: int = 3) -> list[Shown]:
+def _closest_passages(engine, question: str, k: int = 3, allowed=None) -> list[Shown]:
     """Best BM25 passages when the engine offers no candidate at all."""
     from urllib.parse import quote
 
-    hits = engine.index.search(engine.analyse(question).terms, k)
+    # The index's tokenizer alone: parsing the question with spaCy again is not needed.
+    hits = engine.index.search(terms(question), k, allowed)
     out = []
     for i, _ in hits:
         p = engine.passages[i]
         doc = engine.documents[p.doc_id]
         url = f"/documents/{quote(doc.id)}?start={p.start}&end={p.end}#answer"
         out.append(Shown("", "PASSAGE", None, 0.0, "", p.text.strip(), "", doc.title,
-                         doc.id, p.n, p.start, p.end, url))
+                         doc.id, p.n, p.start, p.end, url, page_of(doc.meta, p.start)))
     return out
 
 
@@ -81,24 +94,51 @@ def _top_k() -> int:
         return TOP_K_DEFAULT
 
 
+SCOPE_DOCUMENTS = 200   # the scope menu lists documents one by one up to this many
+
+
+def scopes(engine) -> list[tuple[str, str]]:
+    """(pattern, label) choices of the form's "Search in" menu: folders, then documents."""
+    if len(engine.documents) < 2:
+        return []
+    ids = select.selector(engine).ids
+    out = [(f, f"folder {f}") for f in select.folders(ids)]
+    if len(ids) <= SCOPE_DOCUMENTS:
+        out += [(i, f"{engine.documents[i].title} ({i})") for i in ids]
+    return out
+
+
 @bp.get("/")
 def index():
     engine = holder().engine
     question = clean_question(request.args.get("q", ""))
     limit = settings()["max_question_chars"]
+    chosen = [d for d in request.args.getlist("documents") if d]
     ctx = {"question": question, "limit": limit, "examples": examples_for(engine),
-           "engine": engine, "result": None, "answers": [], "closest": [], "problem": None}
+           "engine": engine, "result": None, "answers": [], "closest": [], "problem": None,
+           "scopes": scopes(engine), "chosen": chosen}
     status = 200
-    if len(question) > limit:
+    allowed = None
+    if chosen:
+        try:
+            allowed = select.allowed_passages(engine, select.check_patterns(chosen))
+        except (select.NoMatch, ValueError) as exc:
+            ctx["problem"] = str(exc).replace("; GET /api/documents lists the ids",
+                                              "; choose one from the list")
+            status = 422
+    if ctx["problem"]:
+        pass   # a scope that names no document: say so, answer nothing
+    elif len(question) > limit:
         ctx["problem"] = (f"Your question has {len(question)} characters; "
                           f"the limit is {limit}. Please shorten it.")
         status = 422
     elif question:
-        result = engine.ask(question, _top_k())
+        result = engine.ask(question, _top_k(), False, allowed)
+        observe.asked(result)
         ctx["result"] = result
         shown = [_shown(a) for a in result.answers]
         if result.no_answer:
-            ctx["closest"] = shown or _closest_passages(engine, question)
+            ctx["closest"] = shown or _closest_passages(engine, question, allowed=allowed)
         else:
             ctx["answers"] = shown
     return render_template("index.html", **ctx), status
@@ -131,5 +171,14 @@ def document(doc_id: str):
         parts = None
     else:
         parts = (text[:start], text[start:end], text[end:])
+    page = page_of(doc.meta, start) if parts else None
+    pages = len(doc.meta.get("pages") or ())
     return render_template("document.html", doc=doc, text=text, parts=parts,
-                           passages=engine.passage_count(doc.id), engine=engine)
+                           passages=engine.passage_count(doc.id), engine=engine,
+                           page=page, pages=pages, file_url=_file_url(doc.id, page))
+
+
+def _file_url(doc_id: str, page: int | None) -> str:
+    from urllib.parse import quote
+
+    return f"/api/documents/{quote(doc_id)}/file" + (f"#page={page}" if page else "")

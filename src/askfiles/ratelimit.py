@@ -1,4 +1,7 @@
-"""Optional per-client rate limit on ``/api/``: ``ASKFILES_RATE_LIMIT`` requests per minute.
+"""Optional per-client rate limit: ``ASKFILES_RATE_LIMIT`` requests per minute.
+
+It covers every request under ``/api/`` and every question asked through the
+page (``/?q=...``, which does the same work as ``/api/ask``).
 
 A token bucket per client address (``REMOTE_ADDR``; ``X-Forwarded-For`` is not
 trusted): it holds up to ``rate`` requests and refills at ``rate`` per minute,
@@ -52,11 +55,16 @@ class RateLimiter:
         return len(self._buckets)
 
 
+def limited(path: str, args) -> bool:
+    """Whether a request costs a question (or is API work): ``/api/...`` or ``/?q=``."""
+    return path.startswith("/api/") or (path == "/" and bool(args.get("q", "").strip()))
+
+
 def install(app) -> None:
-    """Limit ``/api/`` requests of ``app`` when its ``rate_limit`` setting is above 0."""
+    """Limit ``/api/`` requests and questions of ``app`` when ``rate_limit`` is above 0."""
     from flask import request
 
-    from .errors import error_response
+    from .errors import error_page, error_response, is_api_path
 
     rate = int((app.config.get("ASKFILES") or {}).get("rate_limit") or 0)
     if rate <= 0:
@@ -66,13 +74,15 @@ def install(app) -> None:
 
     @app.before_request
     def _rate_limit():
-        if not request.path.startswith("/api/"):
+        if not limited(request.path, request.args):
             return None
         wait = limiter.check(request.remote_addr or "-")
         if wait <= 0:
             return None
         retry = max(1, math.ceil(wait))
-        return error_response(
-            429, "too_many_requests",
-            f"Too many requests: the limit is {rate} per minute per client; "
-            f"try again in {retry} s.", [("Retry-After", str(retry))])
+        message = (f"Too many requests: the limit is {rate} per minute per client; "
+                   f"try again in {retry} s.")
+        headers = [("Retry-After", str(retry))]
+        if is_api_path(request.path):
+            return error_response(429, "too_many_requests", message, headers)
+        return error_page(429, "Too Many Requests", message, headers)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import shutil
+import socket
 import sys
+import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -55,6 +59,7 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "limit_request_field_size": 8190,
         "errorlog": "-",
         "loglevel": "info",
+        "accesslog": None,   # askfiles logs each request itself, with its request id
         "proc_name": "askfiles",
         # No shared control socket in ~/.gunicorn: several servers may run side by side.
         "control_socket_disable": True,
@@ -111,31 +116,95 @@ def _start_watcher(app):
     return post_fork
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (in use, no such address), or None."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn does
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (f"port {port} on {host} is already in use (another server?); "
+                        "stop it or pass --port with a free port")
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def _metrics_dir() -> tuple[str, bool]:
+    """The folder the workers share for Prometheus metrics (made here unless set)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):   # values of an earlier run are not this run's
+            if name.endswith(".db"):
+                os.unlink(os.path.join(folder, name))
+        return folder, False
+    folder = tempfile.mkdtemp(prefix="askfiles-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder, True
+
+
+def _worker_exited(server, worker) -> None:
+    """A gunicorn ``child_exit`` hook: drop a dead worker's live gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def _ready(message: str):
+    """A gunicorn ``when_ready`` hook: say where it serves once it listens."""
+
+    def when_ready(server) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    return when_ready
+
+
 def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
           workers: int = 0) -> int:
     """Build the index once, then serve it with gunicorn until stopped; the exit status.
 
     The app (and so the engine, spaCy included) is built here in the master
     process, before the workers fork, so every worker shares one copy of it.
-    A missing corpus or spaCy pipeline fails here, with a plain message.
+    A missing corpus or spaCy pipeline fails here, with a plain message; so does
+    a port in use, before anything is built.
     """
-    from . import create_app
-
-    app = create_app(config)
-    engine = app.extensions["askfiles"].engine
-    opts = options(host, port, workers)
-    opts["post_fork"] = _start_watcher(app)
-    n = opts["workers"]
-    print(f"askfiles: {len(engine.documents)} documents, {len(engine.passages)} passages "
-          f"(index {engine.version}); serving on http://{opts['bind']}/ with "
-          f"{n} worker{'' if n == 1 else 's'}", file=sys.stderr, flush=True)
-    for s in engine.corpus.skipped:
-        print(f"askfiles: skipped {s.path}: {s.reason}", file=sys.stderr)
-    _json_gunicorn_errors()
+    problem = port_problem(host, port)
+    if problem:
+        print(f"askfiles: {problem}", file=sys.stderr, flush=True)
+        return 2
+    # Before any metric exists: every process then writes its metrics to files there.
+    folder, made = _metrics_dir()
+    master = os.getpid()   # workers fork inside run() and leave through this frame too
+    logging.getLogger("askfiles").setLevel(logging.INFO)   # access log, reloads, writes
     try:
-        _Server(app, opts).run()
-    except SystemExit as exc:
-        if exc.code is None:
-            return 0
-        return exc.code if isinstance(exc.code, int) else 1
-    return 0
+        from . import create_app
+
+        app = create_app(config)
+        engine = app.extensions["askfiles"].engine
+        opts = options(host, port, workers)
+        opts["post_fork"] = _start_watcher(app)
+        opts["child_exit"] = _worker_exited
+        n = opts["workers"]
+        for s in engine.corpus.skipped:
+            print(f"askfiles: skipped {s.path}: {s.reason}", file=sys.stderr)
+        opts["when_ready"] = _ready(
+            f"askfiles: {len(engine.documents)} documents, {len(engine.passages)} passages "
+            f"(index {engine.version}); serving on http://{opts['bind']}/ with "
+            f"{n} worker{'' if n == 1 else 's'}")
+        _json_gunicorn_errors()
+        try:
+            _Server(app, opts).run()
+        except SystemExit as exc:
+            if exc.code is None:
+                return 0
+            return exc.code if isinstance(exc.code, int) else 1
+        return 0
+    finally:
+        if made and os.getpid() == master:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -30,6 +30,7 @@ import json
 import math
 import threading
 from array import array
+from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -151,16 +152,20 @@ class SparseBM25:
         i = self.term_ids.get(term)
         return float(self.idf_values[i]) if i is not None else 0.0
 
-    def _known(self, query: Sequence[str]) -> list[int]:
+    def _known(self, query: Sequence[str]) -> list[tuple[int, int]]:
+        """Ids of the query's known terms and how often each occurs, in first-seen order.
+
+        A repeated term is added once with its weight times the count: a question
+        of one word said 200 times costs one pass, not 200."""
         ids = self.term_ids
-        return [ids[t] for t in query if t in ids]
+        return [(ids[t], c) for t, c in Counter(query).items() if t in ids]
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """BM25 score of every passage for the query terms (repeated terms count again)."""
         out = np.zeros(self.size)
-        for t in self._known(query):
+        for t, c in self._known(query):
             a, z = self.indptr[t], self.indptr[t + 1]
-            out[self.indices[a:z]] += self.weights[a:z]
+            out[self.indices[a:z]] += self.weights[a:z] if c == 1 else c * self.weights[a:z]
         return out
 
     def _buffer(self) -> np.ndarray:
@@ -170,24 +175,28 @@ class SparseBM25:
             buf.fill(0.0)  # touch every page now, not during a query
         return buf
 
-    def top_k(self, query: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    def top_k(self, query: Sequence[str], k: int, allowed: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
         """Passage numbers and scores of the ``k`` best passages with a positive score.
 
         Best first; equal scores by passage number, as ``PassageIndex.search`` orders them.
+        ``allowed`` (sorted passage numbers) restricts the result to those passages.
         """
         empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
         ids = self._known(query)
-        if not ids or k <= 0:
+        if not ids or k <= 0 or (allowed is not None and not len(allowed)):
             return empty
+        if allowed is not None:
+            return self._top_k_within(ids, k, np.asarray(allowed, dtype=np.int64))
         indptr, indices, weights = self.indptr, self.indices, self.weights
         buf = self._buffer()
-        for t in ids:  # in query order, repeats included: the same sums as rank-bm25
+        for t, c in ids:  # in query order, repeats as counts: the same sums as rank-bm25
             a, z = indptr[t], indptr[t + 1]
-            buf[indices[a:z]] += weights[a:z]
+            buf[indices[a:z]] += weights[a:z] if c == 1 else c * weights[a:z]
         # A lower bound of the k-th best score: the k-th best among the passages of
         # the rarest query terms (enough of them to hold k passages). Every passage
         # of the top k (ties included) scores at least that, so only those are sorted.
-        distinct = sorted(dict.fromkeys(ids), key=lambda t: indptr[t + 1] - indptr[t])
+        distinct = sorted((t for t, _ in ids), key=lambda t: indptr[t + 1] - indptr[t])
         postings = int(sum(indptr[t + 1] - indptr[t] for t in distinct))
         # A passage is listed once per term it holds, so the best k * (lists) entries
         # hold at least k different passages.
@@ -221,9 +230,61 @@ class SparseBM25:
         pos = top > 0
         return sel[pos].astype(np.int64), top[pos]
 
-    def search(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
+    def _top_k_within(self, ids: list[tuple[int, int]], k: int, allowed: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """``top_k`` over the ``allowed`` passages only: the filter is applied inside
+        the index, so a search within one document costs no more than a full one.
+        ``ids`` are ``(term id, count)`` pairs as :meth:`_known` gives them."""
+        indptr, indices, weights = self.indptr, self.indices, self.weights
+        distinct = [t for t, _ in ids]
+        postings = int(sum(indptr[t + 1] - indptr[t] for t in distinct))
+        if len(allowed) * len(distinct) <= postings:
+            # Few allowed passages: look each term up in them (postings are sorted).
+            want = allowed.astype(indices.dtype, copy=False)
+            scores = np.zeros(len(allowed))
+            for t, c in ids:  # query order, repeats as counts: the same sums as rank-bm25
+                a, z = int(indptr[t]), int(indptr[t + 1])
+                if a == z:
+                    continue
+                post = indices[a:z]
+                pos = np.searchsorted(post, want)
+                pos[pos == len(post)] = 0
+                hit = post[pos] == want
+                w = weights[a + pos[hit]]
+                scores[hit] += w if c == 1 else c * w
+            sel, top = allowed, scores
+        else:
+            buf = self._buffer()
+            for t, c in ids:
+                a, z = indptr[t], indptr[t + 1]
+                buf[indices[a:z]] += weights[a:z] if c == 1 else c * weights[a:z]
+            mask = np.zeros(self.size, dtype=bool)
+            mask[allowed] = True
+            dense = postings * 8 > self.size
+            if dense:  # one pass over the score array
+                sel = np.flatnonzero(mask & (buf > 0))
+            else:
+                cand = np.concatenate([indices[indptr[t]:indptr[t + 1]] for t in distinct])
+                sel = np.unique(cand[mask[cand]]).astype(np.int64)
+            top = buf[sel]
+            if dense:
+                buf.fill(0.0)
+            else:
+                for t in distinct:
+                    buf[indices[indptr[t]:indptr[t + 1]]] = 0.0
+        keep = top > 0
+        sel, top = sel[keep], top[keep]
+        if len(top) > k:  # only the best k (ties at the k-th score kept) are sorted
+            cut = np.partition(top, len(top) - k)[len(top) - k]
+            keep = top >= cut
+            sel, top = sel[keep], top[keep]
+        order = np.lexsort((sel, -top))[:k]
+        return sel[order].astype(np.int64), top[order]
+
+    def search(self, query: Sequence[str], k: int,
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``k`` best passages with a positive score, best first (ties by position)."""
-        ids, vals = self.top_k(query, k)
+        ids, vals = self.top_k(query, k, allowed)
         return list(zip(ids.tolist(), vals.tolist()))
 
     # -- saving -------------------------------------------------------------

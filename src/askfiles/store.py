@@ -56,7 +56,9 @@ import numpy as np
 from . import formats, nlp, split
 from .index import PassageIndex, terms
 from .config import load_config
-from .load import Skipped, check_file, check_link, check_root, corpus_files, doc_id, document_of, skip_reason
+from .load import (CACHEDIR_SIGNATURE, CACHEDIR_TAG, MAX_DOC_CHARS, Skipped, check_file,
+                   check_link, check_name, check_regular, check_root, corpus_files, doc_id,
+                   document_of, read_file, shown_id, skip_reason)
 from .records import Annotation, Document, Passage
 
 log = logging.getLogger(__name__)
@@ -375,19 +377,39 @@ def signatures(cfg: dict[str, Any]) -> dict[str, Any]:
         # annotation_of and the excluded pipes decide what an Annotation holds.
         "annotation": _source_hash(nlp.annotation_of, tuple(nlp.EXCLUDE),
                                    nlp.PIPELINE_VERSION),
-        "extract": formats.EXTRACT_VERSION,
+        "extract": [formats.EXTRACT_VERSION, _max_chars(cfg)],
         "split": _source_hash(split),
     }
+
+
+def _max_chars(cfg: dict[str, Any]) -> int:
+    return int(cfg.get("max_doc_chars") or MAX_DOC_CHARS)
 
 
 # -- file helpers -----------------------------------------------------------
 
 def index_dir(folder: Path | str, cfg: dict[str, Any]) -> Path | None:
-    """Where the saved index lives; None when saving is turned off."""
+    """Where the saved index lives; None when saving is turned off.
+
+    The corpus folder itself cannot be it (the index would hide every document):
+    then ``.askfiles/`` inside it is used, with a warning."""
     setting = str(cfg.get("index_dir") or "")
     if setting.lower() in ("off", "none", "-"):
         return None
+    if setting and os.path.realpath(setting) == os.path.realpath(folder):
+        log.warning("ASKFILES_INDEX_DIR is the corpus folder itself; using %s instead",
+                    Path(folder) / ".askfiles")
+        setting = ""
     return Path(setting) if setting else Path(folder) / ".askfiles"
+
+
+def _tag_cache_dir(directory: Path) -> None:
+    """Mark the index folder as a cache, so a corpus walk never reads it as documents
+    (an index folder inside the corpus under a name without a dot indexed itself)."""
+    tag = directory / CACHEDIR_TAG
+    if not tag.exists():
+        _write_bytes(tag, CACHEDIR_SIGNATURE + b"\n# askfiles saved index: not documents "
+                     b"(https://bford.info/cachedir/)\n")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -638,9 +660,9 @@ def _save(directory: Path, sig: dict[str, Any], root: Path, old: Saved,
         put("documents", lambda p: _write_json(p, [{"id": d["id"], "title": d["title"],
                                                      "meta": d["meta"]} for d in documents]),
             "documents.json")
-    if bm25 is None:
+    if bm25 is None and (passages is None or len(passages)):
         keep("terms", *("bm25/" + f for f in BM25_FILES + ("vocab", "meta")))
-    else:
+    elif bm25 is not None:   # (no passages: no BM25 index, not the old one)
         (gdir / "bm25").mkdir()
         put("terms", lambda p: _write_npy(p, terms), "terms.npy")
         for name, arr in bm25.arrays().items():
@@ -710,12 +732,23 @@ def file_changed(path: Path, entry: dict[str, Any] | None, st: os.stat_result) -
     if _racy(entry) and entry.get("sha256"):
         now = time.time_ns()
         try:
-            if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+            if _sha256_of(path) != entry["sha256"]:
                 return True
-        except OSError:
+        except (OSError, ValueError):
             return True
         entry["checked_ns"] = now
     return False
+
+
+def _sha256_of(path: Path) -> str:
+    """SHA-256 of a regular file's bytes (a FIFO put in its place is refused, not waited on)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb") as f:
+        check_regular(os.fstat(fd).st_mode)
+        h = hashlib.sha256()
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def corpus_changed(folder: Path | str, files: dict[str, dict[str, Any]]) -> bool:
@@ -724,7 +757,7 @@ def corpus_changed(folder: Path | str, files: dict[str, dict[str, Any]]) -> bool
     seen = 0
     id_of = _id_of(root)
     for path in corpus_files(root):
-        rel = id_of(path)
+        rel = shown_id(id_of(path))
         try:
             st = path.stat()
         except OSError:
@@ -758,6 +791,7 @@ def open_corpus(folder: Path | str, config: dict[str, Any] | None = None,
             directory.mkdir(parents=True, exist_ok=True)
             if not os.access(directory, os.W_OK):
                 raise PermissionError(f"{directory} is not writable")
+            _tag_cache_dir(directory)
         except OSError as exc:
             log.warning("cannot use index folder %s (%s); the index is kept in "
                         "memory only", directory, exc)
@@ -798,15 +832,27 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     skipped: list[Skipped] = []
     last_tick = time.perf_counter()
     id_of = _id_of(root)
+    real_root = str(root.resolve())
     for k, path in enumerate(paths):
         rel = id_of(path)
         now = time.time_ns()
         try:
+            check_name(rel)
+        except ValueError as exc:   # no id; fingerprinted under the escaped name, so
+            shown = shown_id(rel)   # the watcher does not see a change on every poll
+            _skip(skipped, shown, skip_reason(exc), seen=old.files)
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                files[shown] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                "checked_ns": now, "skip": skip_reason(exc)}
+            continue
+        try:
             st = path.stat()
             check_link(path, root)
+            check_regular(st.st_mode)
             check_file(path, st.st_size, max_bytes)
         except (OSError, ValueError) as exc:
-            _skip(skipped, rel, skip_reason(exc))
+            _skip(skipped, rel, skip_reason(exc), seen=old.files)
             if not isinstance(exc, OSError):
                 files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                               "checked_ns": now, "skip": skip_reason(exc)}
@@ -827,10 +873,9 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                 continue
         # Read (the file is new, changed, or its fingerprint could not vouch for it).
         try:
-            data = path.read_bytes()
-            check_file(path, len(data), max_bytes)
+            data = read_file(path, root, max_bytes, real_root)
         except (OSError, ValueError) as exc:
-            _skip(skipped, rel, skip_reason(exc))
+            _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                           "checked_ns": now, "skip": skip_reason(exc)}
             continue
@@ -847,9 +892,9 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             files[rel] = entry
             continue
         try:
-            doc = document_of(path, root, data)
+            doc = document_of(path, root, data, _max_chars(cfg))
         except (OSError, ValueError) as exc:
-            _skip(skipped, rel, skip_reason(exc))
+            _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {**entry, "skip": skip_reason(exc)}
             continue
         files[rel] = entry
@@ -978,8 +1023,13 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     # 5. Save: data files when documents or passages changed, fingerprints when they did.
     files_changed = files != old.files
     rewrite_docs = changed or "texts" not in old.manifest.get("files", {"texts": 1})
-    if directory is not None and (changed or files_changed or bm25 is not None
-                                  or rewrite_docs):
+    if directory is not None and not documents and old.documents:
+        # An emptied corpus (files moved away, a share not mounted) keeps the last
+        # index: files that come back are then reused, not read and annotated again.
+        log.warning("corpus %s has no documents now; the saved index of %d documents "
+                    "is kept for when they come back", root, len(old.documents))
+    elif directory is not None and (changed or files_changed or bm25 is not None
+                                    or rewrite_docs):
         try:
             entries = _save(directory, sig, root, old,
                             docs if rewrite_docs else None, files,
@@ -1072,7 +1122,12 @@ def _bm25_of(passages: PassageTable, source: np.ndarray, old: Saved):
     return SparseBM25.from_ids(vocab, out, lens), out
 
 
-def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False) -> None:
+def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False,
+          seen: dict[str, Any] | None = None) -> None:
+    # Warned once per file: a skip the saved index already records (by this or
+    # another server process) is logged at INFO.
+    entry = (seen or {}).get(rel)
+    known = known or (isinstance(entry, dict) and entry.get("skip") == reason)
     log.log(logging.INFO if known else logging.WARNING, "skipped %s: %s", rel, reason)
     skipped.append(Skipped(rel, reason))
 

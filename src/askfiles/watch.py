@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from .config import load_config
 from .holder import EngineHolder
+from .observe import describe_change
 from .store import corpus_changed
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Watcher:
         self.interval = float(self.config["poll_seconds"])
         self._build = build or _build_engine
         self._stop = threading.Event()
+        self.lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._files = self._baseline()
         self._last_error = ""
@@ -85,6 +87,10 @@ class Watcher:
 
     def check(self) -> bool:
         """Look once; rebuild and swap when the corpus changed. True when swapped."""
+        with self.lock:  # a write through the API may rebuild at the same time
+            return self._check()
+
+    def _check(self) -> bool:
         self.polls += 1
         try:
             if self._files is not None and not corpus_changed(self.folder, self._files):
@@ -102,9 +108,8 @@ class Watcher:
             self.holder.swap(engine)
             self.swaps += 1
             self._last_error = ""
-            log.info("corpus %s changed: now %d documents, %d passages, index %s "
-                     "(%.2f s)", self.folder, len(engine.documents), len(engine.passages),
-                     engine.version, time.perf_counter() - t0)
+            log.info("corpus %s reloaded in %.2f s: %s", self.folder,
+                     time.perf_counter() - t0, describe_change(old, engine))
             return True
         except Exception as exc:  # keep serving the old engine; try again next poll
             msg = f"{type(exc).__name__}: {exc}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from . import api, errors, pages, ratelimit
+from . import api, errors, observe, pages, ratelimit, writes
 
 # No inline script or style anywhere: everything comes from /static.
 CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -32,7 +32,24 @@ def register(app: Flask) -> None:
     # "//x" must not answer with an HTML redirect; document ids never hold "//" anyway.
     app.url_map.merge_slashes = False
     app.register_blueprint(api.bp)
+    app.register_blueprint(writes.bp)
     app.register_blueprint(pages.bp)
+    observe.install(app)
     errors.register(app)
     ratelimit.install(app)
+    _cors(app)
     app.after_request(_secure)
+
+
+def _cors(app: Flask) -> None:
+    """CORS on /api/ only, for the origins in ``cors_origins`` (flask-cors); off when empty."""
+    raw = str((app.config.get("ASKFILES") or {}).get("cors_origins") or "").strip()
+    if not raw:
+        return
+    from flask_cors import CORS
+
+    origins = "*" if raw == "*" else [o.strip() for o in raw.split(",") if o.strip()]
+    CORS(app, resources={r"/api/*": {"origins": origins}},
+         methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+         allow_headers=["Content-Type", "Authorization", "If-None-Match", "X-Request-Id"],
+         expose_headers=["X-Request-Id", "ETag", "Retry-After"], max_age=600)

@@ -1,0 +1,94 @@
+"""askfiles.toml (in the corpus folder or --config) and CORS on the API."""
+
+from __future__ import annotations
+
+import pytest
+
+from askfiles import cli, create_app
+from askfiles.config import load_config
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "a.txt").write_text("Mill\n\nThe old mill closed in 1911 after a fire.\n")
+    return root
+
+
+def test_toml_in_the_corpus_folder_is_read_and_variables_win(corpus):
+    (corpus / "askfiles.toml").write_text(
+        'retrieve_depth = 5\nno_answer_threshold = 0.5\nindex_dir = "idx"\n')
+    cfg = load_config({"corpus": str(corpus)}, environ={})
+    assert cfg["retrieve_depth"] == 5 and cfg["no_answer_threshold"] == 0.5
+    assert cfg["index_dir"] == str(corpus / "idx")          # relative to the file
+    assert cfg["config"] == str(corpus / "askfiles.toml")
+    cfg = load_config({"corpus": str(corpus)}, environ={"ASKFILES_RETRIEVE_DEPTH": "9"})
+    assert cfg["retrieve_depth"] == 9 and cfg["no_answer_threshold"] == 0.5
+    cfg = load_config({"corpus": str(corpus), "retrieve_depth": 3}, environ={})
+    assert cfg["retrieve_depth"] == 3
+
+
+def test_the_settings_file_is_not_a_document(corpus):
+    (corpus / "askfiles.toml").write_text("retrieve_depth = 5\n")
+    app = create_app({"corpus": str(corpus), "poll_seconds": 0, "TESTING": True})
+    health = app.test_client().get("/healthz").get_json()
+    assert (health["documents"], health["skipped"]) == (1, 0)
+
+
+def test_config_option_names_a_file_anywhere(corpus, tmp_path, capsys):
+    conf = tmp_path / "elsewhere.toml"
+    conf.write_text(f'corpus = "{corpus.name}"\nno_answer_threshold = 0.99\n')
+    cfg = load_config({"config": str(conf)}, environ={})
+    assert cfg["corpus"] == str(corpus) and cfg["no_answer_threshold"] == 0.99
+    # The threshold from the file makes the answer too weak: exit status 1.
+    assert cli.main(["ask", "When did the mill close?", "--config", str(conf)]) == 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("retrieve_depht = 5\n", "unknown setting 'retrieve_depht'"),
+    ('retrieve_depth = "many"\n', "retrieve_depth = 'many' is not an integer"),
+    ("retrieve_depth = [1]\n", "retrieve_depth must be an integer"),
+    ("retrieve_depth = \n", "not valid TOML"),
+])
+def test_bad_settings_files_say_what_is_wrong(corpus, text, message, capsys):
+    (corpus / "askfiles.toml").write_text(text)
+    with pytest.raises(ValueError, match=message.replace("[", r"\[")):
+        load_config({"corpus": str(corpus)}, environ={})
+    assert cli.main(["ask", "When?", "--corpus", str(corpus)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["ask", "When?", "--config", str(tmp_path / "nope.toml")]) == 2
+    assert "cannot read the config file" in capsys.readouterr().err
+
+
+@pytest.fixture()
+def cors_client(seed_engine):
+    app = create_app({"engine": seed_engine, "cors_origins": "https://app.example, "
+                      "https://other.example", "TESTING": True})
+    return app.test_client()
+
+
+def test_cors_on_the_api_for_listed_origins_only(cors_client):
+    ok = {"Origin": "https://app.example"}
+    resp = cors_client.get("/api/ask?q=When+did+Cairncross+die%3F", headers=ok)
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "X-Request-Id" in resp.headers["Access-Control-Expose-Headers"]
+    pre = cors_client.options("/api/documents/x.txt", headers={
+        **ok, "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "Authorization, Content-Type"})
+    assert pre.status_code == 200
+    assert "PUT" in pre.headers["Access-Control-Allow-Methods"]
+    assert "authorization" in pre.headers["Access-Control-Allow-Headers"].lower()
+    bad = cors_client.get("/api/documents", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in bad.headers
+    page = cors_client.get("/", headers=ok)
+    assert "Access-Control-Allow-Origin" not in page.headers     # the API only
+
+
+def test_no_cors_by_default(seed_engine):
+    client = create_app({"engine": seed_engine, "TESTING": True}).test_client()
+    resp = client.get("/api/documents", headers={"Origin": "https://app.example"})
+    assert "Access-Control-Allow-Origin" not in resp.headers

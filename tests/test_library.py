@@ -1,0 +1,78 @@
+"""The Python API: ``askfiles.open(folder).ask(...)``, and the README example run as written."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+import askfiles
+from askfiles.select import NoMatch
+from conftest import ROOT
+
+
+def readme_example() -> tuple[str, str]:
+    """The README's Python API example and the output it documents."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- python-api-example[^>]*-->\s*```python\n(.*?)```\s*\n"
+                  r"prints[^\n]*\n\s*```\n(.*?)```", text, re.S)
+    assert m, "README lost its Python API example"
+    return m.group(1), m.group(2)
+
+
+def test_the_readme_example_prints_what_the_readme_says():
+    code, expected = readme_example()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    root = tmp_path_factory.mktemp("library")
+    (root / "news").mkdir()
+    (root / "news" / "mill.txt").write_text("Mill\n\nThe old mill closed in 1911 after a fire.\n")
+    (root / "quay.md").write_text("# Quay\n\nThe quay was paved in 1871 by the trust.\n")
+    return askfiles.open(root, index_dir="off", poll_seconds=0)
+
+
+def test_ask_returns_the_records_the_json_shows(engine):
+    result = engine.ask("When did the mill close?", top_k=1)
+    best = result.answers[0]
+    assert (best.answer, best.citation.document) == ("1911", "news/mill.txt")
+    assert result.to_json()["answers"][0]["answer"] == "1911"
+    assert engine.documents["quay.md"].title == "Quay" and engine.index_version
+
+
+def test_ask_within_documents(engine):
+    result = engine.ask("When?", top_k=5, documents=["quay.md"])
+    assert {a.citation.document for a in result.answers} <= {"quay.md"}
+    assert engine.ask("When did the mill close?", documents="news/*").answers[0].answer == "1911"
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"question": "  "}, ValueError, "empty"),
+    ({"question": "x" * 1001}, ValueError, "longer than 1000"),
+    ({"question": "When?", "top_k": 0}, ValueError, "top_k"),
+    ({"question": "When?", "top_k": True}, ValueError, "top_k"),
+    ({"question": "When?", "documents": ["nope/*"]}, NoMatch, "nope/"),
+    ({"question": "When?", "documents": []}, ValueError, "empty"),
+])
+def test_bad_arguments_raise_value_errors(engine, kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        engine.ask(**kwargs)
+    assert issubclass(error, ValueError)
+
+
+def test_refresh_reads_a_changed_folder(tmp_path):
+    (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
+    engine = askfiles.open(tmp_path, index_dir="off")
+    assert engine.refresh() is False
+    (tmp_path / "b.txt").write_text("Quay\n\nThe quay was paved in 1871.\n")
+    assert engine.refresh() is True and set(engine.documents) == {"a.txt", "b.txt"}
