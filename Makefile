@@ -26,7 +26,7 @@ eval: install
 # Rebuild the shipped answer model from ../shared/eval (training pool only) and print
 # its cross-validated and held-out report (about 15 minutes on 2 cores).
 model: install
-	$(PY) -m askfiles.learn.train
+	$(PY) -m askfiles.learn.train $(ARGS)
 
 clean:
 	rm -rf $(VENV) .askfiles corpus/.askfiles .pytest_cache

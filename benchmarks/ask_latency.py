@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
 
     from askfiles.engine import Engine
+    from askfiles.rerank import AnswerModel
+
+    t0 = time.perf_counter()
+    AnswerModel.load()
+    model_load = time.perf_counter() - t0
 
     qs = [json.loads(line)["question"] for line in
           args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -59,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{engine.index.kind} retrieval; engine ready in {build:.1f} s; "
           f"{len(qs)} questions x {args.repeats}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print(f"answer model (LightGBM text files) loads in {model_load * 1000:.0f} ms\n")
     print("| step | calls | p50 ms | p99 ms | mean ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|")
     print("| Engine.ask (whole) " + stats(ask))

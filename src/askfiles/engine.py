@@ -155,6 +155,14 @@ class Engine:
             return 1.0
         return sum(1 for t in distinct if not self.index.idf(t)) / len(distinct)
 
+    def unseen_entities(self, q: Question) -> float:
+        """The share of the names in the question ("bzip2", "Kim Philby") that no passage holds."""
+        names = [terms(e.text) for e in q.entities]
+        names = [n for n in names if n]
+        if not names:
+            return 0.0
+        return sum(1 for n in names if not any(self.index.idf(t) for t in n)) / len(names)
+
     def candidates(self, q: Question, allowed: Any = None
                    ) -> tuple[list[tuple[dict[str, Any], SentenceMatch,
                                                             tuple[int, int], str]],
@@ -187,6 +195,7 @@ class Engine:
         q_bigrams = set(zip(q.terms, q.terms[1:]))
         max_idf = max(idf.values(), default=1.0) or 1.0
         shared = {"q_terms": float(len(set(q.terms))), "q_ents": float(len(q_ents)),
+                  "unseen": self.unseen_share(q), "unseen_ents": self.unseen_entities(q),
                   "about_doc": 1.0 if q.about_doc else 0.0}
         out = []
         for sent_rank, (sm, p_rank, ps, ev, neighbour) in enumerate(sentences):

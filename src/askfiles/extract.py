@@ -292,7 +292,6 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
         "wh": wh,
         "head_class": head_class(q.head),
         "head": q.head or "-",
-        "q_root": q.root or "-",
         "lab": c.lab,
         "dep": c.dep,
         "src": c.source,

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 # Span features (see extract.span_features and Engine.candidates).
-CATEGORICAL = ("wh", "head_class", "head", "q_root", "lab", "dep", "src", "prep", "gov_pos")
+CATEGORICAL = ("wh", "head_class", "head", "lab", "dep", "src", "prep", "gov_pos")
 NUMERIC = (
     "n_tokens", "q_overlap", "sent_match", "sent_len", "rel_pos", "dist", "tree_dist",
     "type_match", "type_rank", "head_in_span", "head_is_gov", "is_q_entity", "left_in_q",
@@ -23,7 +23,7 @@ NUMERIC = (
     "q_ents_sent", "q_ents_resolved", "neighbour", "in_dateline", "doc_header",
     "doc_header_line", "about_doc", "n_expected_in_sent", "q_terms", "q_ents",
     "q_root_in_sent", "bigrams", "p_n", "sent_idx", "missing_idf", "missing_terms",
-    "prev_match", "next_match",
+    "prev_match", "next_match", "unseen", "unseen_ents",
 )
 SPAN_FEATURES = CATEGORICAL + NUMERIC
 
@@ -33,7 +33,7 @@ ANSWER_NUMERIC = (
     "score", "gap", "share", "n_candidates", "sent_match", "type_match", "unseen",
     "q_ents_sent", "q_ents_resolved", "p_qents", "bm25_raw", "q_terms", "q_ents",
     "n_tokens", "p_bm25", "second_share", "missing_idf", "missing_terms", "bigrams",
-    "q_root_in_sent", "type_share", "rank",
+    "q_root_in_sent", "type_share", "rank", "unseen_ents",
 )
 ANSWER_FEATURES = ANSWER_CATEGORICAL + ANSWER_NUMERIC
 

@@ -275,7 +275,7 @@ def spec() -> dict[str, Any]:
                         "text/plain": {"schema": {"type": "string"}}}},
                     "responses": {"201": _json(_ref("Written"), "Created."),
                                   "200": _json(_ref("Written"), "Replaced."),
-                                  **_errors(401, 403, 405, 413, 415, 422)},
+                                  **_errors(401, 403, 404, 405, 413, 415, 422)},
                 },
                 "delete": {
                     "operationId": "deleteDocument",

@@ -136,9 +136,9 @@ def collapse(text: str) -> str:
 class Answer:
     """One answer: exact span, its sentence, confidence and citation.
 
-    ``answer`` and ``snippet`` are the exact slices of the document text; the
-    JSON, the page and the CLI show them with whitespace runs collapsed
-    (:func:`collapse`), while the citation offsets index the original text.
+    ``answer`` and ``snippet`` are the exact slices of the document text (so
+    the JSON contract ``text[start:end] == answer`` holds); the page and the
+    CLI show them with whitespace runs collapsed (:func:`collapse`).
     """
 
     answer: str
@@ -151,10 +151,10 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         """The answer object of the HTTP contract."""
-        out: dict[str, Any] = {"answer": collapse(self.answer), "answer_type": self.answer_type}
+        out: dict[str, Any] = {"answer": self.answer, "answer_type": self.answer_type}
         if self.normalized is not None:
             out["normalized"] = self.normalized
-        out.update(snippet=collapse(self.snippet), score=round(self.score, 4),
+        out.update(snippet=self.snippet, score=round(self.score, 4),
                    citation=self.citation.to_json())
         if self.explain is not None:
             out["explain"] = self.explain

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..features import ANSWER_CATEGORICAL, ANSWER_FEATURES, SPAN_FEATURES
-from ..rerank import MODEL_DIR
+from ..rerank import MODEL_DIR, gated
 from . import pool
 from .cache import AnnotationCache
 from .collect import Codes, Collected, collect
@@ -112,9 +112,19 @@ def conf_models(table, folds) -> list:
 
 
 def conf_of(models, table, folds) -> list[np.ndarray]:
-    """Confidence of every picked answer from its fold's model."""
-    return [models[k].predict(answer_matrix([r for r, _, _ in t], VOCAB[0]), num_threads=2)
-            if t else np.zeros(0) for t, k in zip(table, folds)]
+    """Confidence of every picked answer from its fold's model (with the unseen-words cut)."""
+    out = []
+    for t, k in zip(table, folds):
+        if not t:
+            out.append(np.zeros(0))
+            continue
+        p = models[k].predict(answer_matrix([r for r, _, _ in t], VOCAB[0]), num_threads=2)
+        out.append(np.array([gated(float(v), float(r["unseen_ents"])) if GATE[0] else float(v)
+                             for v, (r, _, _) in zip(p, t)]))
+    return out
+
+
+GATE = [True]   # the set unseen-names cut (rerank.gated); --ablate measures it too
 
 
 VOCAB: list = [None]
@@ -246,7 +256,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--ablate", action="store_true")
+    ap.add_argument("--ablate", action="store_true",
+                    help="also retrain without each feature group and without the set cut")
+    ap.add_argument("--measure-gate", action="store_true",
+                    help="also cross-validate without the unseen-names cut")
     ap.add_argument("--limit", type=int, help="questions per article (quick runs)")
     ap.add_argument("--no-heldout", action="store_true")
     ap.add_argument("--collected", type=Path,
@@ -290,6 +303,14 @@ def main(argv=None) -> int:
             print(f"{t:<10} n={s['questions']:>5}  F1 always {s['f1_always']:.3f}  "
                   f"F1@thr {s['f1']:.3f}  EM always {s['em_always']:.3f}")
         report[f"types_{source}"] = types
+    if args.ablate or args.measure_gate:
+        GATE[0] = False
+        _, _, _, t2, s2 = cv_report(rank_data, vocab, extra=v2_answerable)
+        GATE[0] = True
+        print(f"\nwithout the unseen-names cut (threshold {t2:.2f}): " + "; ".join(
+            f"{k} combined {s2[k]['combined_f1']:.3f} (with it {sums[k]['combined_f1']:.3f})"
+            for k in sums))
+        report["gate"] = {k: [s2[k]["combined_f1"], sums[k]["combined_f1"]] for k in sums}
     if args.ablate:
         print("\n## Ablations (cross-validated, F1 always answering)")
         base = {k: sums[k]["f1_always"] for k in ("squad1 pool", "newsqa")}
