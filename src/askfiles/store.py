@@ -487,8 +487,13 @@ class Saved:
                    _empty_arrays(), [])
 
 
-def _load_saved(directory: Path, sig: dict[str, Any], root: Path) -> Saved:
-    """The saved index in ``directory``; raises IndexDamaged saying why it is unusable."""
+def _load_saved(directory: Path, sig: dict[str, Any], root: Path,
+                replica: bool = False) -> Saved:
+    """The saved index in ``directory``; raises IndexDamaged saying why it is unusable.
+
+    ``replica``: loaded by a reader that serves it as published (see
+    :mod:`askfiles.published`): the corpus folder and the extraction settings it
+    was built with are the builder's business, not checked here."""
     mpath = directory / "manifest.json"
     if not mpath.exists():
         raise FileNotFoundError(mpath)
@@ -502,7 +507,7 @@ def _load_saved(directory: Path, sig: dict[str, Any], root: Path) -> Saved:
         if manifest.get(key) != sig[key]:
             raise IndexDamaged(f"built with {key}={manifest.get(key)!r}, "
                               f"now {sig[key]!r}")
-    if manifest.get("corpus") != str(root.resolve()):
+    if not replica and manifest.get("corpus") != str(root.resolve()):
         raise IndexDamaged(f"built for corpus {manifest.get('corpus')!r}")
     entries = manifest.get("files")
     if not isinstance(entries, dict):
@@ -613,7 +618,7 @@ def _load_saved(directory: Path, sig: dict[str, Any], root: Path) -> Saved:
               or np.any(passages[:, 1] > passages[:, 2]) or np.any(passages[:, 1] < 0)
               or np.any(passages[:, 2] > lengths[passages[:, 0]])):
         raise IndexDamaged("passage offsets fall outside their documents")
-    if manifest.get("extract") != sig["extract"]:
+    if not replica and manifest.get("extract") != sig["extract"]:
         # Text extraction changed: keep annotations (keyed by passage text), re-read files.
         documents, files = [], {}
         passages = passages[:0]
