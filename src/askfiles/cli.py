@@ -163,6 +163,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     if getattr(args, "cluster", None):
+        from .cluster import parse_address
+
+        try:
+            parse_address(args.cluster)
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from None
         cfg["cluster"] = args.cluster
     if getattr(args, "watch", False):
         from .builder import run_builder

@@ -1146,7 +1146,13 @@ def _annotate_columns(texts: Iterable[str], total: int, cfg: dict[str, Any],
     passages never exist as a million Python records at once."""
     if not total:
         return _empty_arrays()
-    n_process = _n_process(cfg, total)
+    address = str(cfg.get("cluster") or "")
+    if address:
+        from . import cluster
+
+        n_process = cluster.workers(address)
+    else:
+        n_process = _n_process(cfg, total)
     chunks: list[dict[str, np.ndarray]] = []
     batch: list[Annotation] = []
     done = 0
@@ -1154,7 +1160,8 @@ def _annotate_columns(texts: Iterable[str], total: int, cfg: dict[str, Any],
     if progress:
         progress({"phase": "annotate", "passages": 0, "total_passages": total,
                   "rate": 0.0, "processes": n_process})
-    for ann in nlp.annotate(texts, cfg.get("spacy_model", ""), n_process=n_process):
+    for ann in nlp.annotate(texts, cfg.get("spacy_model", ""), n_process=n_process,
+                            cluster=address):
         batch.append(ann)
         done += 1
         if len(batch) >= ANNOTATE_CHUNK:
