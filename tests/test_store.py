@@ -406,7 +406,7 @@ def test_warm_restart_annotates_and_tokenizes_nothing(tmp_path, monkeypatch):
         calls["annotate"] += 1
         return real_annotate(*a, **k)
 
-    for mod in (index_mod, store, __import__("askfiles.engine", fromlist=["terms"])):
+    for mod in (index_mod, store.derive, __import__("askfiles.engine", fromlist=["terms"])):
         monkeypatch.setattr(mod, "terms", counting_terms)
     monkeypatch.setattr(nlp, "annotate", counting_annotate)
     before = store.TOKENIZED
