@@ -242,3 +242,49 @@ def test_a_replica_refuses_to_annotate_and_a_second_builder_waits(tmp_path, monk
     nlp.forbid_annotation("read-only")
     with pytest.raises(RuntimeError, match="annotation refused"):
         list(nlp.annotate(["text"]))
+
+
+def test_plain_serve_follows_a_running_builder_and_takes_over_when_it_dies(tmp_path):
+    """``askfiles serve`` beside an ``askfiles index --watch``: it starts from the
+    published index and its workers follow (annotating nothing); when the builder is
+    killed, one worker takes the builder lease and keeps the index current."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "mill.txt").write_text("Mill\n\nThe mill at Ardmore closed in 1923.\n")
+    procs: list[subprocess.Popen] = []
+    log = tmp_path / "serve.log"
+    try:
+        builder = _start_builder(corpus, tmp_path / "builder.log")
+        procs.append(builder)
+        _wait(lambda: (corpus / ".askfiles" / "manifest.json").exists(), 240, "the index")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "askfiles.cli", "serve", "--corpus", str(corpus),
+             "--port", str(port), "--workers", "2"],
+            env=_env("plain"), stdout=log.open("wb"), stderr=subprocess.STDOUT))
+        _wait(lambda: _healthy(base), 120, "askfiles serve to answer /healthz")
+        assert "another process builds this index" in log.read_text()
+        (corpus / "quay.txt").write_text("Quay\n\nThe quay at Bowmore was paved in 1871.\n")
+        _wait(lambda: _answer(base, "When was the quay at Bowmore paved?")[0] == "1871", 10,
+              "the server to answer from the added file")
+        text = call(base, "/metrics")[2].decode()
+        assert sample(text, "askfiles_passages_annotated_total") == 0
+        builder.send_signal(signal.SIGKILL)
+        builder.wait()
+        (corpus / "pier.txt").write_text("Pier\n\nThe pier at Bowmore opened in 1902.\n")
+        _wait(lambda: _answer(base, "When did the pier at Bowmore open?")[0] == "1902", 20,
+              "a worker to take over building")
+        text = call(base, "/metrics")[2].decode()
+        assert sample(text, "askfiles_passages_annotated_total") >= 1
+        assert log.read_text().count("now builds the index") == 1, log.read_text()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()

@@ -47,7 +47,8 @@ def create_app(config: dict[str, Any] | None = None):
         nlp.forbid_annotation("this is a read-only server (serve --read-only); "
                               "the builder (askfiles index --watch) annotates")
     if holder is None:
-        if engine is None and settings.get("read_only"):
+        if engine is None and (settings.get("read_only")
+                               or settings.get("start_from_published")):
             import logging
 
             from .published import wait_for_engine

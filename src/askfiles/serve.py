@@ -165,6 +165,26 @@ def _ready(message: str):
     return when_ready
 
 
+def _builder_elsewhere(config: dict[str, Any]) -> bool:
+    """Whether another process holds this index folder's builder lease now."""
+    from .published import Lease, NoIndex, published_dir
+
+    try:
+        directory = published_dir(config["corpus"], config)
+    except (NoIndex, KeyError):
+        return False
+    if not (directory / "manifest.json").exists():
+        return False
+    lease = Lease(directory)
+    try:
+        if lease.acquire(block=False):
+            lease.release()    # free again before the workers fork: one of them takes it
+            return False
+    except OSError:
+        return False
+    return True
+
+
 def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
           workers: int = 0, read_only: bool = False) -> int:
     """Build the index once, then serve it with gunicorn until stopped; the exit status.
@@ -193,6 +213,12 @@ def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
 
         if read_only:
             config = {**config, "read_only": True}
+        elif _builder_elsewhere(config):
+            # An `askfiles index --watch` keeps this index current: start from what it
+            # published rather than build at the same time (the workers follow it).
+            print("askfiles: another process builds this index; serving what it publishes",
+                  file=sys.stderr, flush=True)
+            config = {**config, "start_from_published": True}
         app = create_app(config)
         app.extensions["askfiles.watch_mode"] = "follow" if read_only else "auto"
         engine = app.extensions["askfiles"].engine
