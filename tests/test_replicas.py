@@ -288,3 +288,32 @@ def test_plain_serve_follows_a_running_builder_and_takes_over_when_it_dies(tmp_p
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def test_a_follower_waits_for_the_first_index_then_swaps_to_each_new_one(tmp_path):
+    """In process: ``wait_for_engine`` waits for a first publication; a follow-mode
+    watcher loads each new manifest (annotating nothing) and swaps it in."""
+    from askfiles import nlp
+    from askfiles.holder import EngineHolder
+    from askfiles.published import NoIndex, wait_for_engine
+    from askfiles.store import open_corpus
+    from askfiles.watch import Watcher
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    cfg = {"corpus": str(corpus), "poll_seconds": 0}
+    with pytest.raises(NoIndex):
+        wait_for_engine(corpus, cfg, timeout=0.2)
+    (corpus / "mill.txt").write_text("Mill\n\nThe mill at Ardmore closed in 1923.\n")
+    open_corpus(corpus, cfg)
+    holder = EngineHolder(wait_for_engine(corpus, cfg, timeout=5))
+    watcher = Watcher(holder, corpus, cfg, mode="follow")
+    assert watcher.check() is False and watcher.role == "follower"   # nothing new yet
+    (corpus / "quay.txt").write_text("Quay\n\nThe quay at Bowmore was paved in 1871.\n")
+    assert watcher.check() is False          # a follower never looks at the corpus
+    open_corpus(corpus, cfg)                 # the builder publishes
+    annotated = nlp.ANNOTATED
+    assert watcher.check() is True and watcher.follows == 1
+    assert nlp.ANNOTATED == annotated
+    assert "quay.txt" in holder.engine.documents
+    assert holder.engine.ask("When was the quay at Bowmore paved?").answers[0].answer == "1871"
