@@ -18,7 +18,7 @@ from ..config import load_config
 from ..index import PassageIndex
 from ..load import (Skipped, check_file, check_link, check_name, check_regular, check_root,
                     corpus_files, document_of, read_file, shown_id, skip_reason)
-from ..records import Annotation, Document
+from ..records import Annotation, Document, corpus_version
 from .derive import Progress, _annotate_columns, _bm25_of
 from .files import _locked, _tag_cache_dir, index_dir
 from .layout import IndexDamaged, Saved, _load_saved, _max_chars, _save, signatures
@@ -48,6 +48,7 @@ class BuildReport:
     root: str | None = None                     # the corpus folder, resolved
     saved: bool = False
     rebuilt: str | None = None                  # why the saved index was not used
+    version: str | None = None                  # index_version (records.corpus_version)
     files: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def summary(self) -> str:
@@ -322,8 +323,15 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         bm25, terms_arr = _bm25_of(passages, source, old)
         index = PassageIndex.from_saved(bm25, terms_arr, threshold)
 
+    # The index version: kept from the manifest when nothing changed, so a
+    # start-up from an unchanged index hashes no text.
+    version = None if changed else old.manifest.get("index_version")
+    if not isinstance(version, str) or not version:
+        version = corpus_version(documents)
+    report.version = version
+
     # 5. Save: data files when documents or passages changed, fingerprints when they did.
-    files_changed = files != old.files
+    files_changed = files != old.files or old.manifest.get("index_version") != version
     rewrite_docs = changed or "texts" not in old.manifest.get("files", {"texts": 1})
     if directory is not None and not documents and old.documents:
         # An emptied corpus (files moved away, a share not mounted) keeps the last
@@ -337,7 +345,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                             docs if rewrite_docs else None, files,
                             passages_arr, hashes if changed else None,
                             arrays if changed else None, strings if changed else None,
-                            bm25, terms_arr)
+                            bm25, terms_arr, version)
             report.saved = True
             if changed:  # serve the annotations from the saved files, memory-mapped
                 arrays = {name: np.load(directory / entries[name]["path"], mmap_mode="r",

@@ -248,7 +248,8 @@ def _save(directory: Path, sig: dict[str, Any], root: Path, old: Saved,
           documents: list[dict[str, Any]] | None, files: dict[str, dict[str, Any]],
           passages: np.ndarray | None, hashes: np.ndarray | None,
           arrays: dict[str, np.ndarray] | None, strings: list[str] | None,
-          bm25: Any = None, terms: np.ndarray | None = None) -> dict[str, Any]:
+          bm25: Any = None, terms: np.ndarray | None = None,
+          version: str | None = None) -> dict[str, Any]:
     """Write a new generation; parts passed as None are kept from ``old``.
 
     Returns the manifest's data file entries (paths relative to ``directory``)."""
@@ -310,6 +311,8 @@ def _save(directory: Path, sig: dict[str, Any], root: Path, old: Saved,
                            "passages": int(len(passages if passages is not None
                                                else old.passages))},
                 "files": entries}
+    if version:
+        manifest["index_version"] = version
     tmp = directory / f"manifest.json.tmp-{os.getpid()}"
     _store()._write_json(tmp, manifest)
     os.replace(tmp, directory / "manifest.json")
