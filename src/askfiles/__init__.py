@@ -54,7 +54,6 @@ def create_app(config: dict[str, Any] | None = None):
             from .published import wait_for_engine
 
             engine = wait_for_engine(settings["corpus"], settings,
-                                     timeout=settings.get("wait_seconds"),
                                      say=logging.getLogger("askfiles").warning)
         elif engine is None:
             from .engine import Engine
