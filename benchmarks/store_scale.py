@@ -88,7 +88,7 @@ def cheap_mode() -> None:
     """CHEAP ANNOTATION MODE: the store annotates with the rule-based stand-in."""
     from askfiles import nlp
 
-    def annotate(texts, setting="", batch_size=64, n_process=1):
+    def annotate(texts, setting="", batch_size=64, n_process=1, **_):
         for t in texts:
             nlp.ANNOTATED += 1
             yield cheap_annotation(t)

@@ -103,7 +103,7 @@ def odd(tmp_path_factory):
     logging.getLogger("askfiles").addHandler(handler)
     mp = pytest.MonkeyPatch()
     mp.setattr(load, "read_file", read_file)
-    mp.setattr(store, "read_file", read_file)
+    mp.setattr(store.build, "read_file", read_file)
     try:
         engine = Engine.from_folder(root, {"poll_seconds": 0})
     finally:

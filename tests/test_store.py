@@ -406,7 +406,7 @@ def test_warm_restart_annotates_and_tokenizes_nothing(tmp_path, monkeypatch):
         calls["annotate"] += 1
         return real_annotate(*a, **k)
 
-    for mod in (index_mod, store, __import__("askfiles.engine", fromlist=["terms"])):
+    for mod in (index_mod, store.derive, __import__("askfiles.engine", fromlist=["terms"])):
         monkeypatch.setattr(mod, "terms", counting_terms)
     monkeypatch.setattr(nlp, "annotate", counting_annotate)
     before = store.TOKENIZED
@@ -441,3 +441,38 @@ def test_index_of_the_older_layout_is_upgraded_without_annotating(tmp_path):
     assert _hits(again.index, QUESTIONS) == _hits(first.index, QUESTIONS)
     third = open_corpus(folder, {})
     assert not third.report.saved and "texts" in json.loads(mpath.read_text())["files"]
+
+
+def test_index_version_is_saved_and_a_warm_start_hashes_no_text(tmp_path, monkeypatch):
+    """``index_version`` is kept in the manifest: an unchanged restart (and a reader of
+    the published index) takes it from there instead of hashing every document."""
+    import json
+
+    from askfiles import records
+    from askfiles.engine import Engine
+    from askfiles.published import published_engine
+
+    folder = corpus(tmp_path)
+    for p in folder.rglob("*.*"):
+        age(p)
+    e1 = Engine.from_folder(folder, {"poll_seconds": 0})
+    assert e1.version == records.corpus_version(e1.corpus.documents)
+    manifest = json.loads((folder / ".askfiles" / "manifest.json").read_text())
+    assert manifest["index_version"] == e1.version
+    real = records.corpus_version
+    calls = []
+
+    def counting(docs):
+        calls.append(len(docs))
+        return real(docs)
+
+    monkeypatch.setattr(store.build, "corpus_version", counting)
+    monkeypatch.setattr(__import__("askfiles.engine", fromlist=["x"]), "corpus_version",
+                        counting)
+    e2 = Engine.from_folder(folder, {"poll_seconds": 0})
+    e3 = published_engine(folder, {"poll_seconds": 0})
+    assert calls == [] and e2.version == e3.version == e1.version
+    write(folder, "mill.txt", DOC_C + "\n\nThe mill reopened in 1990.\n")
+    e4 = Engine.from_folder(folder, {"poll_seconds": 0})
+    assert calls == [3] and e4.version != e1.version
+    assert e4.version == real(e4.corpus.documents)

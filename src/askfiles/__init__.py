@@ -40,8 +40,22 @@ def create_app(config: dict[str, Any] | None = None):
     engine = options.pop("engine", None)
     flask_settings = {k: options.pop(k) for k in list(options) if k.isupper()}
     settings = load_config(options)
+    if settings.get("read_only"):
+        # A replica: it answers from the index its builder publishes, never builds.
+        from . import nlp
+
+        nlp.forbid_annotation("this is a read-only server (serve --read-only); "
+                              "the builder (askfiles index --watch) annotates")
     if holder is None:
-        if engine is None:
+        if engine is None and (settings.get("read_only")
+                               or settings.get("start_from_published")):
+            import logging
+
+            from .published import wait_for_engine
+
+            engine = wait_for_engine(settings["corpus"], settings,
+                                     say=logging.getLogger("askfiles").warning)
+        elif engine is None:
             from .engine import Engine
 
             engine = Engine.from_folder(settings["corpus"], settings)

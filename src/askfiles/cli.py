@@ -162,6 +162,18 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .store import open_corpus
 
     cfg = _config(args)
+    if getattr(args, "cluster", None):
+        from .cluster import parse_address
+
+        try:
+            parse_address(args.cluster)
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from None
+        cfg["cluster"] = args.cluster
+    if getattr(args, "watch", False):
+        from .builder import run_builder
+
+        return run_builder(cfg, say=lambda s: print(s, flush=True), progress=_ProgressLine)
     progress = _ProgressLine()
     try:
         built = open_corpus(cfg["corpus"], cfg, progress)
@@ -176,7 +188,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
-    return serve(_config(args), host=args.host, port=args.port, workers=args.workers)
+    return serve(_config(args), host=args.host, port=args.port, workers=args.workers,
+                 read_only=args.read_only)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -213,6 +226,13 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("index", help="build or refresh the saved index")
     corpus_arg(sp)
+    sp.add_argument("--watch", action="store_true",
+                    help="stay running as the single builder: publish a new index "
+                         "whenever the corpus changes (serve --read-only replicas follow it)")
+    sp.add_argument("--cluster", metavar="ADDRESS",
+                    help="annotate new passages on a Dask cluster: a scheduler address "
+                         "(tcp://host:8786) or local:N for N local worker processes "
+                         "(needs askfiles[cluster])")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("serve", help="run the production web server (gunicorn)")
@@ -221,6 +241,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--workers", type=int, default=0,
                     help="worker processes (default: number of CPUs)")
+    sp.add_argument("--read-only", action="store_true",
+                    help="a replica: never build or annotate; serve the index the builder "
+                         "(askfiles index --watch) publishes and follow its new versions")
     sp.set_defaults(func=cmd_serve)
     return p
 

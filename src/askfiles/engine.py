@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import re
@@ -23,6 +22,7 @@ from .extract import (SentenceMatch, candidate_spans, dateline_end, match_senten
 from .index import PassageIndex, terms
 from .load import Skipped
 from .question import analyse
+from .records import corpus_version  # noqa: F401 - askfiles.engine.corpus_version
 from .records import (Annotation, Answer, Citation, Document, Passage, Question,
                       Result)
 from .rerank import (AnswerModel, PassageEvidence, answer_rows, passage_score, pick_answers,
@@ -61,15 +61,6 @@ def build_corpus(folder: Path | str, config: dict[str, Any] | None = None,
                   built.report, built.index)
 
 
-def corpus_version(docs: Sequence[Document]) -> str:
-    """A short hash that changes whenever any document's id or text does."""
-    h = hashlib.sha1()
-    for d in sorted(docs, key=lambda d: d.id):
-        h.update(d.id.encode("utf-8", "surrogatepass") + b"\0")
-        h.update(hashlib.sha1(d.text.encode("utf-8", "surrogatepass")).digest())
-    return h.hexdigest()[:8]
-
-
 class Engine:
     """Answers questions about one corpus; built once, then ``ask`` is cheap."""
 
@@ -90,7 +81,9 @@ class Engine:
             [terms(p.text) for p in self.passages], self.config["sparse_threshold"])
         self.scorer = scorer or _shipped_model()
         self._datelines = lru_cache(maxsize=4096)(self._dateline)
-        self.version = corpus_version(corpus.documents)
+        # Saved with the index (a start-up then hashes no text), else computed.
+        self.version = (getattr(corpus.report, "version", None)
+                        or corpus_version(corpus.documents))
         self._parse_lock = threading.Lock()
         self._per_doc: dict[str, tuple[int, int]] | None = None
         # Unseen question terms weigh as much as the rarest possible term.

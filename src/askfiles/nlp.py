@@ -142,17 +142,35 @@ def annotation_of(doc, offsets: list[int] | None = None) -> Annotation:
 
 # Passages annotated by this process so far (tests assert that a restart adds none).
 ANNOTATED = 0
+# Called with the number of passages just annotated (the server's metrics).
+ANNOTATION_HOOKS: list = []
+# Why this process must never annotate (a read-only replica), or "".
+FORBIDDEN = ""
+
+
+def forbid_annotation(reason: str) -> None:
+    """Make every later :func:`annotate` call in this process fail with ``reason``."""
+    global FORBIDDEN
+    FORBIDDEN = reason
 
 
 def annotate(texts: Iterable[str], setting: str = "", batch_size: int = 64,
-             n_process: int = 1) -> Iterator[Annotation]:
+             n_process: int = 1, cluster: str = "") -> Iterator[Annotation]:
     """Annotations of many texts, in order, through ``nlp.pipe`` in batches.
 
     With ``n_process`` above 1 the batches go to fresh spawned processes
-    (:func:`_annotate_spawned`), never to ``fork``ed copies of this one."""
+    (:func:`_annotate_spawned`), never to ``fork``ed copies of this one. With
+    ``cluster`` (a Dask scheduler address or ``local:N``) they go to the workers
+    of that cluster (:mod:`askfiles.cluster`)."""
     global ANNOTATED
-    procs = _start_annotators(setting, n_process) if n_process > 1 else None
-    if procs:
+    if FORBIDDEN:
+        raise RuntimeError(f"annotation refused: {FORBIDDEN}")
+    procs = _start_annotators(setting, n_process) if n_process > 1 and not cluster else None
+    if cluster:
+        from . import cluster as dask_cluster
+
+        stream = dask_cluster.annotate(texts, setting, cluster)
+    elif procs:
         stream = _annotate_spawned(texts, procs, batch_size)
     else:
         stream = pipe_flattened(get_nlp(setting), texts, batch_size)
@@ -160,6 +178,8 @@ def annotate(texts: Iterable[str], setting: str = "", batch_size: int = 64,
         for ann in stream:
             with _lock:
                 ANNOTATED += 1
+            for hook in ANNOTATION_HOOKS:
+                hook(1)
             yield ann
     finally:
         stream.close()           # a build stopped early: its processes end now

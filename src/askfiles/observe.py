@@ -54,6 +54,9 @@ def metrics() -> SimpleNamespace:
                                 "Times a changed corpus was swapped in"),
                 writes=Counter("askfiles_document_writes",
                                "Documents written or deleted through the API", ["method"]),
+                annotated=Counter("askfiles_passages_annotated",
+                                  "Passages annotated by spaCy in this server's processes "
+                                  "(after start-up; always 0 on a read-only replica)"),
             )
         return _metrics
 
@@ -106,6 +109,10 @@ def describe_change(old: Any, new: Any) -> str:
             f"{len(new.passages)} passages, {skipped} skipped")
 
 
+def _count_annotated(n: int) -> None:
+    metrics().annotated.inc(n)
+
+
 def _request_id() -> str:
     given = request.headers.get("X-Request-Id", "")
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
@@ -113,6 +120,11 @@ def _request_id() -> str:
 
 def install(app: Flask) -> None:
     """Request ids, the access log and request metrics on ``app``; ``/metrics``."""
+    from . import nlp
+
+    if _count_annotated not in nlp.ANNOTATION_HOOKS:
+        metrics().annotated.inc(0)   # exported from the start, at 0
+        nlp.ANNOTATION_HOOKS.append(_count_annotated)
     holder = app.extensions.get("askfiles")
     if holder is not None:
         engine_counts(holder.engine)

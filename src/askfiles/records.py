@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 
 @dataclass(frozen=True)
@@ -180,3 +181,12 @@ class Result:
             "index_version": self.index_version,
             "took_ms": round(self.took_ms, 2),
         }
+
+
+def corpus_version(docs: Sequence[Document]) -> str:
+    """A short hash that changes whenever any document's id or text does (``index_version``)."""
+    h = hashlib.sha1()
+    for d in sorted(docs, key=lambda d: d.id):
+        h.update(d.id.encode("utf-8", "surrogatepass") + b"\0")
+        h.update(hashlib.sha1(d.text.encode("utf-8", "surrogatepass")).digest())
+    return h.hexdigest()[:8]

@@ -165,14 +165,40 @@ def _ready(message: str):
     return when_ready
 
 
+def _builder_elsewhere(config: dict[str, Any]) -> bool:
+    """Whether another process holds this index folder's builder lease now."""
+    from .published import Lease, NoIndex, published_dir
+
+    try:
+        directory = published_dir(config["corpus"], config)
+    except (NoIndex, KeyError):
+        return False
+    if not (directory / "manifest.json").exists():
+        return False
+    lease = Lease(directory)
+    try:
+        if lease.acquire(block=False):
+            lease.release()    # free again before the workers fork: one of them takes it
+            return False
+    except OSError:
+        return False
+    return True
+
+
 def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
-          workers: int = 0) -> int:
+          workers: int = 0, read_only: bool = False) -> int:
     """Build the index once, then serve it with gunicorn until stopped; the exit status.
 
     The app (and so the engine, spaCy included) is built here in the master
     process, before the workers fork, so every worker shares one copy of it.
     A missing corpus or spaCy pipeline fails here, with a plain message; so does
     a port in use, before anything is built.
+
+    Afterwards one process keeps the index current: the worker holding the
+    index folder's builder lease (or an ``askfiles index --watch``); the other
+    workers load what it publishes. ``read_only``: a replica; nothing is built
+    or annotated in any of its processes; it starts from the published index
+    (waiting for one) and follows the manifest.
     """
     problem = port_problem(host, port)
     if problem:
@@ -185,7 +211,16 @@ def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
     try:
         from . import create_app
 
+        if read_only:
+            config = {**config, "read_only": True}
+        elif _builder_elsewhere(config):
+            # An `askfiles index --watch` keeps this index current: start from what it
+            # published rather than build at the same time (the workers follow it).
+            print("askfiles: another process builds this index; serving what it publishes",
+                  file=sys.stderr, flush=True)
+            config = {**config, "start_from_published": True}
         app = create_app(config)
+        app.extensions["askfiles.watch_mode"] = "follow" if read_only else "auto"
         engine = app.extensions["askfiles"].engine
         opts = options(host, port, workers)
         opts["post_fork"] = _start_watcher(app)
@@ -196,7 +231,8 @@ def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
         opts["when_ready"] = _ready(
             f"askfiles: {len(engine.documents)} documents, {len(engine.passages)} passages "
             f"(index {engine.version}); serving on http://{opts['bind']}/ with "
-            f"{n} worker{'' if n == 1 else 's'}")
+            f"{n} worker{'' if n == 1 else 's'}"
+            + ("; read-only: following the index the builder publishes" if read_only else ""))
         _json_gunicorn_errors()
         try:
             _Server(app, opts).run()

@@ -1,12 +1,26 @@
-"""Live updates: poll the corpus folder and swap in a new engine when it changes.
+"""Live updates: keep the served engine current with the corpus folder.
 
-A :class:`Watcher` thread looks at the corpus every ``poll_seconds`` (file
-names, sizes and modification times; a file modified within two seconds of a
-look is also hashed, as the clock may not have moved). When something was
-added, changed or removed it builds a new :class:`~askfiles.engine.Engine`
-through the saved index (only the changed files are read and annotated) and
-calls ``holder.swap``. A request reads ``holder.engine`` once, so requests in
-flight finish on the old engine.
+A :class:`Watcher` thread looks every ``poll_seconds``. It has one of two roles:
+
+* **builder** -- it looks at the corpus (file names, sizes and modification
+  times; a file modified within two seconds of a look is also hashed, as the
+  clock may not have moved). When something was added, changed or removed it
+  builds a new :class:`~askfiles.engine.Engine` through the saved index (only
+  the changed files are read and annotated), which publishes a new manifest,
+  and calls ``holder.swap``.
+* **follower** -- it looks only at the index folder's manifest. When the
+  builder has published a new one it loads that index as saved
+  (:func:`askfiles.published.published_engine`: no corpus walk, no spaCy
+  annotation, no write) and swaps it in.
+
+``mode="build"`` always builds (a single process: the library, tests, ``flask
+run``); ``mode="follow"`` never does (``askfiles serve --read-only``);
+``mode="auto"`` (the workers of ``askfiles serve``) builds only while this
+process holds the index folder's builder lease (:class:`askfiles.published.Lease`),
+so one worker builds and the others follow; a follower takes the lease over when
+its holder dies, and an ``askfiles index --watch`` holding it makes every worker
+a follower. A request reads ``holder.engine`` once, so requests in flight finish
+on the old engine.
 
 Threads do not survive ``fork``: under gunicorn each worker starts its own
 watcher (:func:`ensure_watcher`, called after the fork and again, as a
@@ -35,7 +49,11 @@ class Watcher:
 
     def __init__(self, holder: EngineHolder, folder: Path | str,
                  config: dict[str, Any] | None = None,
-                 build: Callable[[Path | str, dict[str, Any]], Any] | None = None):
+                 build: Callable[[Path | str, dict[str, Any]], Any] | None = None,
+                 mode: str = "build"):
+        if mode not in ("build", "follow", "auto"):
+            raise ValueError(f"mode must be build, follow or auto, not {mode!r}")
+        self.mode = mode
         self.holder = holder
         self.folder = Path(folder)
         self.config = load_config(config)
@@ -50,10 +68,56 @@ class Watcher:
         self.polls = 0
         self.rebuilds = 0
         self.swaps = 0
+        self.follows = 0          # published indexes loaded (follower role)
+        self._lease = None
+        self._directory: Path | None = None
+        self._stamp = None        # the manifest the live engine came from (follower role)
+        if mode != "build":
+            from .published import NoIndex, manifest_stamp, published_dir
+
+            try:
+                self._directory = published_dir(self.folder, self.config)
+                self._stamp = manifest_stamp(self._directory)
+            except NoIndex:
+                if mode == "follow":
+                    raise
+                self.mode = "build"   # no saved index to share: every process builds
+
+    @property
+    def role(self) -> str:
+        """``"builder"`` or ``"follower"``, as of the last look."""
+        if self.mode == "build" or (self._lease is not None and self._lease.held):
+            return "builder"
+        return "follower"
+
+    def _builds(self) -> bool:
+        """Whether this look builds: always in build mode, never in follow mode, and
+        in auto mode while this process holds (or now takes) the builder lease."""
+        if self.mode != "auto":
+            return self.mode == "build"
+        if self._lease is None:
+            from .published import Lease
+
+            self._lease = Lease(self._directory)
+        if self._lease.held:
+            return True
+        try:
+            taken = self._lease.acquire(block=False)
+        except OSError as exc:   # an index folder we cannot write: we cannot build either
+            log.debug("builder lease unavailable in %s: %s", self._directory, exc)
+            return False
+        if taken:
+            log.info("this process (pid %d) now builds the index of %s", os.getpid(),
+                     self.folder)
+        return taken
 
     def _baseline(self) -> dict[str, dict[str, Any]] | None:
         """The fingerprints the live engine was built from (None: unknown, rebuild once)."""
-        report = getattr(getattr(self.holder.engine, "corpus", None), "report", None)
+        return self._baseline_of(self.holder.engine)
+
+    @staticmethod
+    def _baseline_of(engine) -> dict[str, dict[str, Any]] | None:
+        report = getattr(getattr(engine, "corpus", None), "report", None)
         files = getattr(report, "files", None)
         return {k: dict(v) for k, v in files.items()} if files is not None else None
 
@@ -74,10 +138,13 @@ class Watcher:
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self, timeout: float | None = 10.0) -> None:
-        """Stop polling (a rebuild under way finishes first)."""
+        """Stop polling (a rebuild under way finishes first); give the lease back."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        if self._lease is not None and not self.running:
+            with self.lock:
+                self._lease.release()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -86,9 +153,67 @@ class Watcher:
     # -- one poll -----------------------------------------------------------
 
     def check(self) -> bool:
-        """Look once; rebuild and swap when the corpus changed. True when swapped."""
+        """Look once; rebuild (or load what the builder published) and swap when
+        the corpus (or the manifest) changed. True when swapped."""
         with self.lock:  # a write through the API may rebuild at the same time
-            return self._check()
+            if self._builds():
+                return self._check()
+            return self._follow()
+
+    def settle(self, timeout: float = 120.0) -> bool:
+        """Bring the live engine up to the corpus as it is now (after a write through
+        the API). A builder rebuilds at once; a follower waits until the builder
+        has published an index of the corpus as it is now, and loads it. True
+        when the engine is current."""
+        from .store import corpus_changed
+
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check()
+            if self.role == "builder":
+                return True
+            files = self._baseline()
+            if files is not None and not corpus_changed(self.folder, files):
+                return True
+            if time.monotonic() > deadline:
+                log.warning("the builder has not published %s as it is now within %.0f s",
+                            self.folder, timeout)
+                return False
+            time.sleep(0.1)
+
+    def _follow(self) -> bool:
+        """Load the index the builder published, if it is new, and swap it in."""
+        from .published import NoIndex, manifest_stamp, published_engine
+
+        self.polls += 1
+        stamp = manifest_stamp(self._directory)
+        if stamp is None or stamp == self._stamp:
+            return False
+        try:
+            t0 = time.perf_counter()
+            engine = published_engine(self.folder, self.config)
+            self.follows += 1
+            self._stamp = stamp   # read before loading: a newer one is loaded next look
+            self._files = self._baseline_of(engine)
+            old = self.holder.engine
+            if (engine.version == getattr(old, "version", None)
+                    and engine.corpus.skipped == getattr(old.corpus, "skipped", ())):
+                return False
+            self.holder.swap(engine)
+            self.swaps += 1
+            self._last_error = ""
+            log.info("corpus %s reloaded from the published index in %.2f s: %s",
+                     self.folder, time.perf_counter() - t0, describe_change(old, engine))
+            return True
+        except NoIndex:
+            return False
+        except Exception as exc:  # a race with the builder: try again next look
+            msg = f"{type(exc).__name__}: {exc}"
+            if msg != self._last_error:
+                log.warning("could not load the index published in %s (%s); still "
+                            "serving the previous one", self._directory, msg)
+            self._last_error = msg
+            return False
 
     def _check(self) -> bool:
         self.polls += 1
@@ -127,9 +252,9 @@ def _build_engine(folder: Path | str, config: dict[str, Any]):
 
 
 def start_watcher(holder: EngineHolder, folder: Path | str,
-                  config: dict[str, Any] | None = None) -> Watcher:
+                  config: dict[str, Any] | None = None, mode: str = "build") -> Watcher:
     """A started :class:`Watcher` (idle when ``poll_seconds`` is 0)."""
-    return Watcher(holder, folder, config).start()
+    return Watcher(holder, folder, config, mode=mode).start()
 
 
 _apps_lock = threading.Lock()
@@ -153,7 +278,9 @@ def ensure_watcher(app) -> Watcher | None:
             return None
         report = getattr(getattr(holder.engine, "corpus", None), "report", None)
         folder = getattr(report, "root", None) or settings["corpus"]
-        w = start_watcher(holder, folder, settings)
+        mode = ("follow" if settings.get("read_only")
+                else app.extensions.get("askfiles.watch_mode", "build"))
+        w = start_watcher(holder, folder, settings, mode)
         app.extensions["askfiles.watcher"] = w
         return w
 

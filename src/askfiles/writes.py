@@ -49,6 +49,11 @@ _write_lock = threading.Lock()
 def _authorize():
     """None when the request may write, else the 403 / 401 error response."""
     token = str(settings().get("api_token") or "")
+    if settings().get("read_only"):
+        return error_response(
+            403, "read_only",
+            "This server is a read-only replica: it serves the index its builder "
+            "publishes. Write the file into the builder's corpus folder instead.")
     if not token:
         return error_response(
             403, "writes_disabled",
@@ -227,7 +232,7 @@ def refresh(app, root: Path):
     h = app.extensions["askfiles"]
     watcher = ensure_watcher(app)
     if watcher is not None:
-        watcher.check()
+        watcher.settle()   # a follower waits for the builder to publish the change
         return h.engine
     from .engine import Engine
 
@@ -240,7 +245,7 @@ def refresh(app, root: Path):
 
 @bp.before_app_request
 def _catch_up():
-    if settings().get("api_token"):
+    if settings().get("api_token") and not settings().get("read_only"):
         catch_up(current_app._get_current_object())
 
 

@@ -1,0 +1,101 @@
+"""Real spaCy annotation: one process vs ``--cluster local:N`` (Dask), same saved arrays.
+
+For each size, the corpus of ``store_scale.prepare`` (real SQuAD sentences, one
+``.txt`` per document) is indexed from scratch by ``askfiles index`` three ways,
+each in a fresh process with its own index folder, REAL spaCy annotation:
+
+* ``one``: ``ASKFILES_ANNOTATE_PROCESSES=1``, annotation in the indexer itself;
+* ``procs:2``: the built-in ``python -m askfiles.annotator`` processes (2);
+* ``local:N``: ``askfiles index --cluster local:N`` (a Dask LocalCluster of N
+  worker processes started by the run, its start-up included in the time).
+
+It reports wall time, passages annotated a second, the speed-up over ``one``
+and whether the saved annotation arrays (strings, tokens, sentences, entities,
+noun chunks, their row pointers, passages, hashes, terms) are byte for byte
+those of ``one``. The machine's load average is printed with each run: other
+work on the same cores slows the parallel runs most.
+
+    .venv/bin/python benchmarks/cluster_annotation.py --sizes 2000 100000 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import store_scale  # noqa: E402
+
+FILES = ("strings", "passages", "hashes", "tokens", "tokens_ptr", "sents", "sents_ptr",
+         "ents", "ents_ptr", "chunks", "chunks_ptr", "terms")
+
+
+def saved(index: Path) -> dict[str, bytes]:
+    manifest = json.loads((index / "manifest.json").read_text())
+    return {name: (index / manifest["files"][name]["path"]).read_bytes() for name in FILES}
+
+
+def run(n: int, how: str) -> dict:
+    corpus = store_scale.prepare(n)
+    index = store_scale.OUT / f"cluster-index-{n}-{how.replace(':', '')}"
+    shutil.rmtree(index, ignore_errors=True)
+    env = {**os.environ, "ASKFILES_INDEX_DIR": str(index), "ASKFILES_POLL_SECONDS": "0",
+           "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"),
+                                          os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "askfiles.cli", "index", "--corpus", str(corpus)]
+    if how == "one":
+        env["ASKFILES_ANNOTATE_PROCESSES"] = "1"
+    elif how.startswith("procs:"):
+        env["ASKFILES_ANNOTATE_PROCESSES"] = how.split(":")[1]
+    else:
+        cmd += ["--cluster", how]
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    secs = time.perf_counter() - t0
+    if done.returncode:
+        raise SystemExit(f"{how} failed:\n{done.stderr[-3000:]}")
+    line = done.stdout.splitlines()[0]
+    annotated = int(line.split("(")[1].split(" annotated")[0])
+    return {"how": how, "passages": annotated, "seconds": secs,
+            "rate": annotated / secs, "load_before": load, "index": str(index)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[2000])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--ways", nargs="+", default=None,
+                    help="default: one procs:W local:W")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    ways = args.ways or ["one", f"procs:{args.workers}", f"local:{args.workers}"]
+    results = []
+    for n in args.sizes:
+        rows = [run(n, how) for how in ways]
+        base = next((r for r in rows if r["how"] == "one"), rows[0])
+        ref = saved(Path(base["index"]))
+        print(f"\n{n} passages in the corpus ({base['passages']} annotated), real spaCy")
+        print("| how | seconds | passages/s | speed-up | same saved arrays | load avg before |")
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            r["speedup"] = base["seconds"] / r["seconds"]
+            r["identical"] = saved(Path(r["index"])) == ref
+            print(f"| {r['how']} | {r['seconds']:.1f} | {r['rate']:.1f} | "
+                  f"{r['speedup']:.2f}x | {'yes' if r['identical'] else 'NO'} | "
+                  f"{r['load_before']:.2f} |")
+        results.append({"size": n, "runs": rows})
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""``askfiles index --cluster local:2``: annotation on a Dask cluster, saved byte for
+byte as a local build saves it (issue 11, item 2). Needs ``askfiles[cluster]``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "corpus" / "cairncross-mi5-confession.txt"
+ANNOTATION_FILES = ("strings", "passages", "hashes", "tokens", "tokens_ptr", "sents",
+                    "sents_ptr", "ents", "ents_ptr", "chunks", "chunks_ptr", "terms")
+
+
+def _saved(index: Path) -> dict[str, bytes]:
+    manifest = json.loads((index / "manifest.json").read_text())
+    return {name: (index / manifest["files"][name]["path"]).read_bytes()
+            for name in ANNOTATION_FILES}
+
+
+def test_cluster_build_saves_the_same_annotations_as_a_local_build(tmp_path):
+    from askfiles.store import open_corpus
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = SEED.read_text()
+    for i in range(4):
+        (corpus / f"copy{i}.txt").write_text(text.replace("Cairncross", f"Cairncross{i}"))
+    (corpus / "wrapped.txt").write_text("Mill\n\nThe mill at\nArdmore closed   in 1923,\n"
+                                        "said the Ardmore\nHistorical Society.\n")
+    local = open_corpus(corpus, {"corpus": str(corpus), "index_dir": str(tmp_path / "local"),
+                                 "annotate_processes": 1})
+    assert local.report.passages_annotated > 40
+    env = {**os.environ, "ASKFILES_INDEX_DIR": str(tmp_path / "cluster")}
+    done = subprocess.run([sys.executable, "-m", "askfiles.cli", "index", "--corpus",
+                           str(corpus), "--cluster", "local:2"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"{local.report.passages_annotated} annotated now" in done.stdout
+    a, b = _saved(tmp_path / "local"), _saved(tmp_path / "cluster")
+    for name in ANNOTATION_FILES:
+        assert a[name] == b[name], f"{name} differs between the local and the cluster build"
+
+
+def test_cluster_addresses_are_checked():
+    from askfiles.cluster import parse_address
+
+    assert parse_address("local:2") == ("local", 2)
+    assert parse_address("tcp://10.0.0.5:8786") == ("remote", "tcp://10.0.0.5:8786")
+    for bad in ("local:0", "local:x", ""):
+        with pytest.raises(ValueError):
+            parse_address(bad)
