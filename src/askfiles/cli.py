@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -257,6 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, RuntimeError) as exc:
         print(f"askfiles: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `askfiles ask ... | head -1`: the reader has gone; no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

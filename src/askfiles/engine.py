@@ -156,6 +156,15 @@ class Engine:
             return 0.0
         return sum(1 for n in names if not any(self.index.idf(t) for t in n)) / len(names)
 
+    def unseen_words(self, q: Question) -> float:
+        """1.0 when every question word outside its names is absent from the corpus, else 0.
+
+        "Where was Cairncross born?" of an article that never says "born".
+        """
+        named = {t for e in q.entities for t in terms(e.text)}
+        rest = set(q.terms) - named
+        return 1.0 if rest and not any(self.index.idf(t) for t in rest) else 0.0
+
     def candidates(self, q: Question, allowed: Any = None
                    ) -> tuple[list[tuple[dict[str, Any], SentenceMatch,
                                                             tuple[int, int], str]],
@@ -189,6 +198,7 @@ class Engine:
         max_idf = max(idf.values(), default=1.0) or 1.0
         shared = {"q_terms": float(len(set(q.terms))), "q_ents": float(len(q_ents)),
                   "unseen": self.unseen_share(q), "unseen_ents": self.unseen_entities(q),
+                  "unseen_words": self.unseen_words(q),
                   "about_doc": 1.0 if q.about_doc else 0.0}
         out = []
         for sent_rank, (sm, p_rank, ps, ev, neighbour) in enumerate(sentences):

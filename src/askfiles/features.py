@@ -23,7 +23,7 @@ NUMERIC = (
     "q_ents_sent", "q_ents_resolved", "neighbour", "in_dateline", "doc_header",
     "doc_header_line", "about_doc", "n_expected_in_sent", "q_terms", "q_ents",
     "q_root_in_sent", "bigrams", "p_n", "sent_idx", "missing_idf", "missing_terms",
-    "prev_match", "next_match", "unseen", "unseen_ents",
+    "prev_match", "next_match", "unseen", "unseen_ents", "unseen_words",
 )
 SPAN_FEATURES = CATEGORICAL + NUMERIC
 

@@ -119,7 +119,8 @@ def conf_of(models, table, folds) -> list[np.ndarray]:
             out.append(np.zeros(0))
             continue
         p = models[k].predict(answer_matrix([r for r, _, _ in t], VOCAB[0]), num_threads=2)
-        out.append(np.array([gated(float(v), float(r["unseen_ents"])) if GATE[0] else float(v)
+        out.append(np.array([gated(float(v), float(r["unseen_ents"]), float(r["unseen_words"]))
+                             if GATE[0] else float(v)
                              for v, (r, _, _) in zip(p, t)]))
     return out
 
