@@ -52,7 +52,13 @@ def corpus_files(root: Path) -> list[Path]:
     found: list[Path] = []
     seen_dirs: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        real = os.path.realpath(dirpath)
+        try:
+            real = os.path.realpath(dirpath)
+        except OSError:
+            # The folder changed while it was read (Python 3.11's realpath can raise
+            # when a link vanishes between its lstat and readlink): skip it this scan.
+            dirnames[:] = []
+            continue
         # A symlink loop or a link out of the corpus would walk forever or leak files.
         if real in seen_dirs or not _inside(real, root) or \
                 (real != str(root) and CACHEDIR_TAG in filenames and is_cache_dir(dirpath)):
