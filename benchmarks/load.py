@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -192,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     env = {"ASKFILES_POLL_SECONDS": os.environ.get("ASKFILES_POLL_SECONDS", "0")}
-    proc, port, health = start_server(args.corpus, args.workers, env, stderr=subprocess.PIPE)
+    # The server's log (one access line per request) goes to a file: a pipe that
+    # nobody reads fills up and blocks the server mid-benchmark.
+    log = tempfile.NamedTemporaryFile("w+", prefix="askfiles-load-", suffix=".log", delete=False)
+    proc, port, health = start_server(args.corpus, args.workers, env, stderr=log)
     try:
         questions = load_questions(args.questions)
         print(f"askfiles serve on {HOST}:{port}: {health['documents']} documents, "

@@ -7,6 +7,7 @@ is parsed at question time except the question itself.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -244,6 +245,7 @@ def _len_bucket(n: int) -> str:
     return str(n) if n <= 4 else ("5-7" if n <= 7 else "8+")
 
 
+@lru_cache(maxsize=4096)
 def head_class(head: str) -> str:
     """The kind of answer a head noun names ("year" -> "DATE"), else "other"."""
     from .question import _HEAD_INDEX

@@ -38,27 +38,37 @@ ANSWER_NUMERIC = (
 ANSWER_FEATURES = ANSWER_CATEGORICAL + ANSWER_NUMERIC
 
 
+class Encoder:
+    """Feature dicts -> a float matrix in a fixed column order (built once per model)."""
+
+    def __init__(self, names: Sequence[str], vocab: Mapping[str, Sequence[str]]):
+        self.names = list(names)
+        self.col = {n: j for j, n in enumerate(self.names)}
+        self.codes = {n: {v: float(i) for i, v in enumerate(vocab.get(n, ()))} for n in vocab}
+
+    def matrix(self, rows: Sequence[Mapping[str, float | str]]) -> np.ndarray:
+        """Rows as a matrix; a categorical value becomes its index in the vocabulary
+        (NaN when unseen in training, which LightGBM treats as missing)."""
+        out = np.zeros((len(rows), len(self.names)), dtype=np.float64)
+        col, codes, nan = self.col, self.codes, np.nan
+        for r, f in enumerate(rows):
+            row = out[r]
+            for k, v in f.items():
+                j = col.get(k)
+                if j is None:
+                    continue
+                if v.__class__ is str:
+                    table = codes.get(k)
+                    row[j] = table.get(v, nan) if table is not None else nan
+                else:
+                    row[j] = v
+        return out
+
+
 def matrix(rows: Sequence[Mapping[str, float | str]], names: Sequence[str],
            vocab: Mapping[str, Sequence[str]]) -> np.ndarray:
-    """Rows of feature dicts as a float matrix in ``names`` order.
-
-    A categorical value becomes its index in ``vocab[name]`` (NaN when unseen
-    in training, which LightGBM treats as missing).
-    """
-    out = np.zeros((len(rows), len(names)), dtype=np.float64)
-    col = {n: j for j, n in enumerate(names)}
-    codes = {n: {v: float(i) for i, v in enumerate(vocab.get(n, ()))} for n in vocab}
-    for r, f in enumerate(rows):
-        row = out[r]
-        for k, v in f.items():
-            j = col.get(k)
-            if j is None:
-                continue
-            if isinstance(v, str):
-                row[j] = codes[k].get(v, np.nan) if k in codes else np.nan
-            else:
-                row[j] = v
-    return out
+    """Rows of feature dicts as a float matrix in ``names`` order (see :class:`Encoder`)."""
+    return Encoder(names, vocab).matrix(rows)
 
 
 def build_vocab(rows: Sequence[Mapping[str, float | str]], categorical: Sequence[str],

@@ -15,7 +15,7 @@ from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from .features import matrix
+from .features import Encoder
 
 MODEL_DIR = Path(__file__).with_name("model")
 UNSEEN_GATE = 0.5  # share of the question's names unseen in the corpus where confidence falls
@@ -96,6 +96,8 @@ class AnswerModel:
         self.answer_names = list(spec["answer_features"])
         self.vocab = spec["vocab"]
         self.answer_vocab = spec["answer_vocab"]
+        self._spans = Encoder(self.span_names, self.vocab)
+        self._answers = Encoder(self.answer_names, self.answer_vocab)
         self._lock = threading.Lock()
 
     @classmethod
@@ -117,16 +119,17 @@ class AnswerModel:
         """Ranking scores of candidate spans (higher is better)."""
         if not rows:
             return np.zeros(0)
-        x = matrix(rows, self.span_names, self.vocab)
+        x = self._spans.matrix(rows)
         with self._lock:
-            return self.ranker.predict(x, num_threads=1)
+            # One thread, from the model file's own parameters (see learn.train.write).
+            return self.ranker.predict(x)
 
     def contributions(self, row: Mapping[str, float | str], top: int = 8
                       ) -> list[tuple[str, float]]:
         """The features that moved one span's score most (SHAP values from LightGBM)."""
-        x = matrix([row], self.span_names, self.vocab)
+        x = self._spans.matrix([row])
         with self._lock:
-            contrib = self.ranker.predict(x, pred_contrib=True, num_threads=1)[0][:-1]
+            contrib = self.ranker.predict(x, pred_contrib=True)[0][:-1]
         named = []
         for name, c in zip(self.span_names, contrib):
             if c:
@@ -138,9 +141,9 @@ class AnswerModel:
         """0..1 per answer: how likely it is right (a calibrated probability)."""
         if not answers:
             return np.zeros(0)
-        x = matrix(answers, self.answer_names, self.answer_vocab)
+        x = self._answers.matrix(answers)
         with self._lock:
-            p = self.conf.predict(x, num_threads=1)
+            p = self.conf.predict(x)
         return np.array([gated(float(v), float(row.get("unseen_ents", 0.0)),
                                float(row.get("unseen_words", 0.0)))
                          for v, row in zip(p, answers)])

@@ -36,7 +36,7 @@ def relevance(f1: np.ndarray) -> np.ndarray:
 
 
 def fit_ranker(data: Sequence[Collected], rounds: int = RANKER_ROUNDS,
-               drop: Sequence[str] = ()):
+               drop: Sequence[str] = (), threads: int = 2):
     """A lambdarank model over the candidates of answerable questions with a right span."""
     import lightgbm as lgb
 
@@ -47,7 +47,7 @@ def fit_ranker(data: Sequence[Collected], rounds: int = RANKER_ROUNDS,
     x = _dropped(x, drop)
     ds = lgb.Dataset(x, y, group=[len(r) for r in rows], feature_name=list(SPAN_FEATURES),
                      categorical_feature=list(CATEGORICAL), free_raw_data=True)
-    return lgb.train(RANKER_PARAMS, ds, num_boost_round=rounds)
+    return lgb.train({**RANKER_PARAMS, "num_threads": threads}, ds, num_boost_round=rounds)
 
 
 def training_rows(d: Collected, k: int = TRAIN_ROWS) -> np.ndarray:
@@ -119,10 +119,10 @@ def answer_matrix(rows: Sequence[dict], vocab: dict[str, list[str]]) -> np.ndarr
     return matrix(rows, ANSWER_FEATURES, {n: vocab[n] for n in ANSWER_CATEGORICAL})
 
 
-def fit_confidence(x: np.ndarray, y: np.ndarray, rounds: int = CONF_ROUNDS):
+def fit_confidence(x: np.ndarray, y: np.ndarray, rounds: int = CONF_ROUNDS, threads: int = 2):
     """P(answer is right) from the answer rows."""
     import lightgbm as lgb
 
     ds = lgb.Dataset(x, y, feature_name=list(ANSWER_FEATURES),
                      categorical_feature=list(ANSWER_CATEGORICAL))
-    return lgb.train(CONF_PARAMS, ds, num_boost_round=rounds)
+    return lgb.train({**CONF_PARAMS, "num_threads": threads}, ds, num_boost_round=rounds)

@@ -363,9 +363,11 @@ def load_collected(path: Path):
 
 def write(out: Path, data, table, vocab, threshold, report) -> None:
     """Train on the whole pool and write ranker.txt, confidence.txt and model.json."""
-    ranker = fit_ranker(data)
+    # Trained on one thread: the files then say num_threads=1, and the server
+    # predicts on one thread without passing parameters (half the time per call).
+    ranker = fit_ranker(data, threads=1)
     x, y = _conf_xy(table)
-    conf = fit_confidence(x, y)
+    conf = fit_confidence(x, y, threads=1)
     out.mkdir(parents=True, exist_ok=True)
     ranker.save_model(str(out / "ranker.txt"))
     conf.save_model(str(out / "confidence.txt"))
