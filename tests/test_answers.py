@@ -105,15 +105,13 @@ def test_answer_in_the_next_sentence(engine):
     assert a.answer == "$45 million"
 
 
-@pytest.mark.xfail(strict=True, reason="known: the ranker prefers the bare number "
-                   "'about 3700' to the 'about 3700 kB' candidate (issue 9, not fixed)")
 def test_number_keeps_its_unit(engine):
     _, a = top(engine, "How big is the archive of old designs?")
     assert collapse(a.answer) in ("about 3700 kB", "3700 kB")
 
 
 @pytest.mark.xfail(strict=True, reason="known: 'Blocko' from a weaker sentence outranks "
-                   "'Viktor' despite the naming cue (issue 9, not fixed)")
+                   "'Viktor'; the naming cues lost in cross-validation (issue 9, not fixed)")
 def test_naming_pattern(engine):
     _, a = top(engine, "Who did the courier meet at the border?")
     assert a.answer == "Viktor"

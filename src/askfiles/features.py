@@ -16,8 +16,7 @@ NUMERIC = (
     "n_tokens", "q_overlap", "sent_match", "sent_len", "rel_pos", "dist", "tree_dist",
     "type_match", "type_rank", "head_in_span", "head_is_gov", "is_q_entity", "left_in_q",
     "right_in_q", "gov_in_q", "prep_is_gap", "prep_in_q", "prep_and_head_in_q",
-    "anchor_is_q_root", "gpe_region", "the_gpe", "has_num", "unit", "named", "quoted",
-    "appos_of_q", "copula", "copula_subj_in_q", "propn_share",
+    "anchor_is_q_root", "gpe_region", "the_gpe", "has_num", "unit", "propn_share",
     # sentence and passage evidence, added by the engine
     "p_score", "p_bm25", "p_top", "p_rank", "p_qents", "p_years", "sent_rank", "sent_top",
     "q_ents_sent", "q_ents_resolved", "neighbour", "in_dateline", "doc_header",

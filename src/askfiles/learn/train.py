@@ -35,8 +35,6 @@ ABLATIONS = {
     "neighbour sentences": {"rows": ("neighbour", 1.0)},
     "clause spans": {"rows": ("src", "clause")},
     "number+unit spans": {"rows": ("src", "unit")},
-    "naming/appositive/definition": {"drop": ("named", "appos_of_q", "copula",
-                                              "copula_subj_in_q", "quoted")},
     "question-subject coverage": {"drop": ("q_ents_sent", "q_ents_resolved")},
     "dateline": {"drop": ("in_dateline",)},
 }
