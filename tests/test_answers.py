@@ -140,3 +140,14 @@ def test_subject_missing_from_the_corpus_is_not_answered(engine):
 def test_subject_present_in_the_corpus_is_answered(engine):
     answered = engine.ask("Who wrote Git?", top_k=1)
     assert not answered.no_answer and answered.answers[0].answer == "Linus Torvalds"
+
+
+def test_explain_names_the_evidence_that_weighed_most(engine):
+    from askfiles.features import SPAN_FEATURES
+
+    result = engine.ask("In what year did Blocko acquire the company?", top_k=1, explain=True)
+    top = result.answers[0].explain["top_features"]
+    assert top, "no evidence named"
+    weights = [abs(t["weight"]) for t in top]
+    assert weights == sorted(weights, reverse=True)
+    assert all(t["feature"].split("=")[0] in SPAN_FEATURES for t in top)
