@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from askfiles.extract import dateline_end, resolved_entities
-from askfiles.features import build_vocab, matrix
+from askfiles.features import matrix
 from askfiles.nlp import flatten
 from askfiles.records import Annotation, collapse
 from askfiles.rerank import answer_rows, pick_answers
@@ -53,11 +53,6 @@ def test_matrix_codes_categoricals_and_leaves_missing_numbers_at_zero():
     x = matrix([{"wh": "who", "a": 2.5}, {"wh": "whence"}], ["wh", "a", "b"], vocab)
     assert x[0].tolist() == [1.0, 2.5, 0.0]
     assert math.isnan(x[1][0]) and x[1][1] == 0.0
-
-
-def test_build_vocab_keeps_frequent_values_most_frequent_first():
-    rows = [{"wh": "who"}] * 3 + [{"wh": "what"}] * 5 + [{"wh": "why"}]
-    assert build_vocab(rows, ["wh"], min_count=2) == {"wh": ["what", "who"]}
 
 
 def test_pick_answers_takes_one_answer_per_place():

@@ -316,7 +316,7 @@ class Engine:
         scores = with_priors(feats, self.scorer.score(feats))
         order, picked = pick_answers(self.answer_keys(cands), places, scores,
                                      max(top_k, CONFIDENCE_POOL))
-        rows = answer_rows(feats, places, scores, order, picked, self.unseen_share(q),
+        rows = answer_rows(feats, places, scores, order, picked, feats[0]["unseen"],
                            hits[0][1])
         confs = self.scorer.confidence(rows)
         answers: list[Answer] = []

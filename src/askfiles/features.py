@@ -68,16 +68,3 @@ def matrix(rows: Sequence[Mapping[str, float | str]], names: Sequence[str],
            vocab: Mapping[str, Sequence[str]]) -> np.ndarray:
     """Rows of feature dicts as a float matrix in ``names`` order (see :class:`Encoder`)."""
     return Encoder(names, vocab).matrix(rows)
-
-
-def build_vocab(rows: Sequence[Mapping[str, float | str]], categorical: Sequence[str],
-                min_count: int = 20) -> dict[str, list[str]]:
-    """Categorical values seen at least ``min_count`` times, most frequent first."""
-    counts: dict[str, dict[str, int]] = {n: {} for n in categorical}
-    for f in rows:
-        for n in categorical:
-            v = f.get(n)
-            if isinstance(v, str):
-                counts[n][v] = counts[n].get(v, 0) + 1
-    return {n: [v for v, c in sorted(cs.items(), key=lambda x: (-x[1], x[0])) if c >= min_count]
-            for n, cs in counts.items()}

@@ -210,11 +210,18 @@ def pick_answers(keys: Sequence[str], places: Sequence[tuple[int, tuple[int, int
     return order, picked
 
 
-def answer_rows(feats: Sequence[Mapping[str, float | str]],
+Features = Mapping[str, float | str]
+
+
+def answer_rows(feats: Sequence[Features] | Mapping[int, Features],
                 places: Sequence[tuple[int, tuple[int, int]]], scores: np.ndarray,
                 order: np.ndarray, picked: Sequence[tuple[int, int]], unseen: float,
                 bm25_raw: float) -> list[dict[str, float | str]]:
-    """The confidence model's features for each picked answer (see features.ANSWER_FEATURES)."""
+    """The confidence model's features for each picked answer (see features.ANSWER_FEATURES).
+
+    Only the picked candidates' features are read: ``feats`` may be a list of
+    all of them or a mapping from candidate index to the picked ones.
+    """
     ranked = [(float(scores[i]), places[i]) for i in order]
     shares = [overlap_share(ranked, r) for r, _ in picked]
     # How many of the picked answers have the expected type: a question whose
@@ -228,7 +235,7 @@ def answer_rows(feats: Sequence[Mapping[str, float | str]],
             "wh": f["wh"], "head_class": f["head_class"], "lab": f["lab"],
             "score": float(scores[i]), "gap": float(scores[i]) - nxt,
             "share": shares[n], "second_share": shares[1] if len(shares) > 1 else 0.0,
-            "n_candidates": math.log1p(len(feats)), "sent_match": f["sent_match"],
+            "n_candidates": math.log1p(len(places)), "sent_match": f["sent_match"],
             "type_match": f.get("type_match", 0.0), "unseen": unseen,
             "q_ents_sent": f.get("q_ents_sent", 0.0),
             "q_ents_resolved": f.get("q_ents_resolved", 0.0),

@@ -97,19 +97,8 @@ def answers_of(d: Collected, scores: np.ndarray, vocab: dict[str, list[str]], k:
         return []
     order, picked = pick_answers(d.keys, d.places, scores, k)
     feats = {i: decode(d.x[i], vocab) for _, i in picked}
-    # answer_rows only reads the picked candidates' features (and the count of all).
-    view = _Sparse(len(d.keys), feats)
-    rows = answer_rows(view, d.places, scores, order, picked, d.unseen, d.bm25_raw)
+    rows = answer_rows(feats, d.places, scores, order, picked, d.unseen, d.bm25_raw)
     return [(i, row) for (_, i), row in zip(picked, rows)]
-
-
-class _Sparse(list):
-    """A list of feature dicts where only some entries are filled (len() is the full count)."""
-
-    def __init__(self, n: int, filled: dict):
-        super().__init__([None] * n)
-        for i, f in filled.items():
-            self[i] = f
 
 
 def answer_matrix(rows: Sequence[dict], vocab: dict[str, list[str]]) -> np.ndarray:

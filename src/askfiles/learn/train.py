@@ -103,39 +103,33 @@ def answer_table(data, scores, vocab):
     return out
 
 
-def conf_models(table, folds) -> list:
+def conf_models(table, folds, vocab) -> list:
     """One confidence model per fold, trained on the other folds' answers."""
-    return [fit_confidence(*_conf_xy([t for t, f in zip(table, folds) if f != k]))
+    return [fit_confidence(*_conf_xy([t for t, f in zip(table, folds) if f != k], vocab))
             for k in range(FOLDS)]
 
 
-def conf_of(models, table, folds) -> list[np.ndarray]:
+def conf_of(models, table, folds, vocab, gate: bool = True) -> list[np.ndarray]:
     """Confidence of every picked answer from its fold's model (with the unseen-words cut)."""
     out = []
     for t, k in zip(table, folds):
         if not t:
             out.append(np.zeros(0))
             continue
-        p = models[k].predict(answer_matrix([r for r, _, _ in t], VOCAB[0]), num_threads=2)
+        p = models[k].predict(answer_matrix([r for r, _, _ in t], vocab), num_threads=2)
         out.append(np.array([gated(float(v), float(r["unseen_ents"]), float(r["unseen_words"]))
-                             if GATE[0] else float(v)
+                             if gate else float(v)
                              for v, (r, _, _) in zip(p, t)]))
     return out
 
 
-GATE = [True]   # the set unseen-names cut (rerank.gated); --ablate measures it too
-
-
-VOCAB: list = [None]
-
-
-def _conf_xy(table):
+def _conf_xy(table, vocab):
     rows, ys = [], []
     for answers in table:
         for row, f1, _ in answers:
             rows.append(row)
             ys.append(1.0 if f1 >= RIGHT_F1 else 0.0)
-    return answer_matrix(rows, VOCAB[0]), np.array(ys)
+    return answer_matrix(rows, vocab), np.array(ys)
 
 
 def top_of(answers, conf):
@@ -221,7 +215,7 @@ def fmt_summary(name: str, s: dict) -> str:
             f"abstained {s['abstained_answerable']}+{s['abstained_unanswerable']}")
 
 
-def cv_report(data, vocab, drop=(), threshold=None, extra=()):
+def cv_report(data, vocab, drop=(), threshold=None, extra=(), gate: bool = True):
     """Out-of-fold scores, confidences and summaries for one feature set.
 
     ``extra`` questions (the answerable SQuAD v2.0 ones, copies of pool questions)
@@ -232,13 +226,13 @@ def cv_report(data, vocab, drop=(), threshold=None, extra=()):
     rankers = fold_models(data, folds, drop)
     scores = scores_of(rankers, data, folds, drop)
     table = answer_table(data, scores, vocab)
-    confs = conf_models(table, folds)
-    conf = conf_of(confs, table, folds)
+    confs = conf_models(table, folds, vocab)
+    conf = conf_of(confs, table, folds, vocab, gate)
     if threshold is None:
         threshold = choose_threshold(data, table, conf)
     x_folds = np.array([fold_of[d.article] for d in extra], dtype=int)
     x_table = answer_table(extra, scores_of(rankers, extra, x_folds, drop), vocab)
-    x_conf = conf_of(confs, x_table, x_folds)
+    x_conf = conf_of(confs, x_table, x_folds, vocab, gate)
     v2 = [i for i, d in enumerate(data) if d.source == "squad2"]
     v2_data = [data[i] for i in v2] + list(extra)
     v2_table = [table[i] for i in v2] + x_table
@@ -277,7 +271,6 @@ def main(argv=None) -> int:
         vocab = codes.vocab()
         if args.collected:
             save_collected(args.collected, data, vocab)
-    VOCAB[0] = vocab
     print(f"collected in {time.time() - t0:.0f}s; "
           f"{sum(len(d.f1) for d in data)} candidates", file=sys.stderr)
     # The ranker learns from SQuAD v1.1 and NewsQA; the v2.0 copies of the same
@@ -303,9 +296,7 @@ def main(argv=None) -> int:
                   f"F1@thr {s['f1']:.3f}  EM always {s['em_always']:.3f}")
         report[f"types_{source}"] = types
     if args.ablate or args.measure_gate:
-        GATE[0] = False
-        _, _, _, t2, s2 = cv_report(rank_data, vocab, extra=v2_answerable)
-        GATE[0] = True
+        _, _, _, t2, s2 = cv_report(rank_data, vocab, extra=v2_answerable, gate=False)
         print(f"\nwithout the unseen-names cut (threshold {t2:.2f}): " + "; ".join(
             f"{k} combined {s2[k]['combined_f1']:.3f} (with it {sums[k]['combined_f1']:.3f})"
             for k in sums))
@@ -364,7 +355,7 @@ def write(out: Path, data, table, vocab, threshold, report) -> None:
     # Trained on one thread: the files then say num_threads=1, and the server
     # predicts on one thread without passing parameters (half the time per call).
     ranker = fit_ranker(data, threads=1)
-    x, y = _conf_xy(table)
+    x, y = _conf_xy(table, vocab)
     conf = fit_confidence(x, y, threads=1)
     out.mkdir(parents=True, exist_ok=True)
     ranker.save_model(str(out / "ranker.txt"))
