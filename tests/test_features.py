@@ -94,3 +94,68 @@ def test_pronoun_stands_for_the_last_person_named():
                      sents=[(0, 4), (4, 9)])
     assert resolved_entities(ann, text, (4, 9)) == ["modin", "cairncross"]
     assert resolved_entities(ann, text, (0, 4)) == []
+
+
+def test_window_features_weigh_question_words_beside_the_span():
+    from askfiles.extract import SentenceMatch, _window_features
+
+    # "Cairncross confessed in Cleveland on a cold Sunday morning after years of denial"
+    toks = ["cairncross", "confess", "", "cleveland", "", "", "cold", "sunday", "morn",
+            "", "year", "", "denial"]
+    idf = {"cairncross": 1.0, "confess": 2.0, "denial": 1.0}
+    sm = SentenceMatch(0, (0, 13), 1.0, (0, 1, 12))
+    f = {}
+    _window_features(f, sm, toks, 3, 4, idf)     # the span "Cleveland"
+    assert f["win_l3"] == 3.0 / 4.0          # "Cairncross confessed" within 3 tokens left
+    assert f["win_r3"] == 0.0
+    assert f["win_r8"] == 0.0                # "denial" is 9 tokens to the right
+    assert (f["match_left"], f["match_right"]) == (2.0, 1.0)
+    _window_features(f, sm, toks, 10, 11, idf)   # the span "years"
+    assert f["win_r3"] == 1.0 / 4.0          # "denial" 2 tokens right of "years"
+    assert f["win_l3"] == f["win_l8"] == 0.0  # "confessed" is 9 tokens to the left
+
+
+def test_up_path_names_the_relations_up_to_a_question_word():
+    from askfiles.extract import _up_path
+
+    # "He confessed in Cleveland": Cleveland -pobj-> in -prep-> confessed (ROOT)
+    ann = Annotation((0, 3, 13, 16), (2, 12, 15, 25), ("he", "confess", "in", "cleveland"),
+                     ("PRON", "VERB", "ADP", "PROPN"), ("nsubj", "ROOT", "prep", "pobj"),
+                     (1, 1, 1, 2), ((0, 4),), (), ())
+    toks = ["", "confess", "", "cleveland"]
+    assert _up_path(ann, toks, ("confess",), frozenset(), 3, 0, 4) == "pobj/prep"
+    assert _up_path(ann, toks, ("recruit",), frozenset(), 3, 0, 4) == "-"
+
+
+@pytest.mark.parametrize("words, deps, heads, rel", [
+    ("Who recruited him ?", "nsubj ROOT dobj punct", [1, 1, 1, 1], "nsubj"),
+    ("In which city did he confess ?", "prep det pobj aux nsubj ROOT punct",
+     [5, 2, 0, 5, 5, 5, 5], "pobj"),
+    ("How many years did he spy ?", "advmod amod dobj aux nsubj ROOT punct",
+     [1, 2, 5, 5, 5, 5, 5], "dobj"),
+    ("Tell me", "ROOT dobj", [0, 0], ""),
+])
+def test_wh_relation(words, deps, heads, rel):
+    from askfiles.question import wh_relation
+
+    assert wh_relation(words.split(), deps.split(), heads) == rel
+
+
+@pytest.mark.parametrize("surface, kind", [
+    ("france", "country"), ("the united states", "country"), ("the soviet union", "country"),
+    ("ohio", "region"), ("california", "region"), ("cleveland", ""), ("the war office", ""),
+])
+def test_place_kind_tells_countries_and_regions_from_towns(surface, kind):
+    from askfiles.places import place_kind
+
+    assert place_kind(surface) == kind
+
+
+def test_children_lists_dependents_inside_the_sentence():
+    from askfiles.extract import children
+
+    ann = Annotation((0, 3, 13, 16), (2, 12, 15, 25), ("he", "confess", "in", "cleveland"),
+                     ("PRON", "VERB", "ADP", "PROPN"), ("nsubj", "ROOT", "prep", "pobj"),
+                     (1, 1, 1, 2), ((0, 4),), (), ())
+    assert children(ann, (0, 4)) == {1: (0, 2), 2: (3,)}
+    assert children(ann, (2, 4)) == {2: (3,)}

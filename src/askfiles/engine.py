@@ -17,7 +17,7 @@ import numpy as np
 from . import nlp
 from .config import load_config
 from .dates import normalize
-from .extract import (SentenceMatch, candidate_spans, dateline_end, match_sentences,
+from .extract import (SentenceMatch, candidate_spans, children, dateline_end, match_sentences,
                       resolved_entities, span_features, token_terms, tree_distances)
 from .index import PassageIndex, terms
 from .load import Skipped
@@ -75,6 +75,8 @@ class Engine:
         # A sentence's candidate spans do not depend on the question.
         self._spans = lru_cache(maxsize=16384)(self._sentence_spans)
         self._lowered = lru_cache(maxsize=4096)(self._passage_lowered)
+        self._term_set = lru_cache(maxsize=4096)(self._passage_terms)
+        self._kids = lru_cache(maxsize=16384)(self._sentence_kids)
         if index is None:
             index = corpus.index
         self.index = index if index is not None else PassageIndex(
@@ -108,6 +110,12 @@ class Engine:
 
     def _token_terms(self, i: int) -> list[str]:
         return token_terms(self.annotations[i], self.passages[i].text)
+
+    def _sentence_kids(self, i: int, sent: tuple[int, int]) -> dict[int, tuple[int, ...]]:
+        return children(self.annotations[i], sent)
+
+    def _passage_terms(self, i: int) -> frozenset[str]:
+        return frozenset(self._toks(i))
 
     def _parse(self, text: str):
         with self._parse_lock:  # one spaCy pipeline shared by request threads
@@ -200,11 +208,14 @@ class Engine:
                   "unseen": self.unseen_share(q), "unseen_ents": self.unseen_entities(q),
                   "unseen_words": self.unseen_words(q),
                   "about_doc": 1.0 if q.about_doc else 0.0}
-        out = []
+        q_neg = any(lem in NEGATIONS for lem in q.lemmas)
+        q_nums = _NUMBER.findall(q.text)
+        out, surfaces = [], []
         for sent_rank, (sm, p_rank, ps, ev, neighbour) in enumerate(sentences):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             toks = self._toks(sm.passage)
             tdist = tree_distances(ann, sm.sent, sm.matched)
+            kids = self._kids(sm.passage, sm.sent)
             lower = self._lowered(sm.passage)[0]
             s_text = lower[ann.starts[sm.sent[0]]:ann.ends[sm.sent[1] - 1]]
             ctx = dict(shared)
@@ -227,6 +238,17 @@ class Engine:
             missing = [idf[t] for t in idf if t not in s_found]
             ctx["missing_idf"] = max(missing, default=0.0) / max_idf
             ctx["missing_terms"] = float(len(missing))
+            if len(missing) > 1:
+                ctx["missing_idf2"] = sorted(missing)[-2] / max_idf
+            p_terms = self._term_set(sm.passage)
+            ctx["missing_idf_p"] = max((idf[t] for t in idf if t not in p_terms),
+                                       default=0.0) / max_idf
+            # "Who did not ...?" of a sentence that says they did: negation differs.
+            s_neg = any(lem in NEGATIONS for lem in s_lemmas)
+            if q_neg != s_neg:
+                ctx["neg_mismatch"] = 1.0
+            if q_nums:
+                ctx["q_nums_sent"] = sum(1 for n in q_nums if n in s_text) / len(q_nums)
             # The question may be told across sentences: how well do the neighbours match?
             nb = by_place.get((sm.passage, sm.sent[1]))
             ctx["next_match"] = nb[0].match if nb else 0.0
@@ -249,7 +271,7 @@ class Engine:
             ctx["sent_rank"] = float(sent_rank)
             ctx["sent_top"] = 1.0 if sent_rank == 0 else 0.0
             for c in self._spans(sm.passage, sm.sent):
-                f = span_features(q, ann, toks, sm, c, q_lemmas, q_ents, tdist)
+                f = span_features(q, ann, toks, sm, c, q_lemmas, q_ents, tdist, idf, kids)
                 if f is None:
                     continue
                 span, label = c.span, c.label
@@ -261,6 +283,13 @@ class Engine:
                     # "WASHINGTON (CNN) --": answers questions about the document only.
                     f["in_dateline"] = 1.0
                 out.append((f, sm, span, label))
+                surfaces.append(c.surface)
+        # The same words offered by several sentences: redundancy is evidence.
+        counts: dict[str, int] = {}
+        for surface in surfaces:
+            counts[surface] = counts.get(surface, 0) + 1
+        for (f, _, _, _), surface in zip(out, surfaces):
+            f["repeats"] = float(counts[surface] - 1)
         return out, hits, sentences[0][0] if sentences else None
 
     def _dateline(self, i: int) -> int:
@@ -427,6 +456,8 @@ def _shipped_model() -> AnswerModel:
 
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NEGATIONS = frozenset(("not", "never", "no", "n't", "without", "neither", "nor"))
 
 
 def snippet_bounds(text: str, start: int, end: int, a_start: int, a_end: int

@@ -11,7 +11,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 # Span features (see extract.span_features and Engine.candidates).
-CATEGORICAL = ("wh", "head_class", "head", "lab", "dep", "src", "prep", "gov_pos")
+CATEGORICAL = ("wh", "head_class", "head", "lab", "dep", "src", "prep", "gov_pos",
+               "first_pos", "last_pos", "up_path", "wh_dep")
 NUMERIC = (
     "n_tokens", "q_overlap", "sent_match", "sent_len", "rel_pos", "dist", "tree_dist",
     "type_match", "type_rank", "head_in_span", "head_is_gov", "is_q_entity", "left_in_q",
@@ -23,6 +24,10 @@ NUMERIC = (
     "doc_header_line", "about_doc", "n_expected_in_sent", "q_terms", "q_ents",
     "q_root_in_sent", "bigrams", "p_n", "sent_idx", "missing_idf", "missing_terms",
     "prev_match", "next_match", "unseen", "unseen_ents", "unseen_words",
+    # windows around the span (extract._window_features)
+    "win_l3", "win_r3", "win_l8", "win_r8", "match_left", "match_right",
+    "repeats", "dep_agrees", "missing_idf2", "missing_idf_p", "neg_mismatch", "q_nums_sent",
+    "is_country", "is_region", "child_in_q", "clause_child_in_q",
 )
 SPAN_FEATURES = CATEGORICAL + NUMERIC
 
@@ -33,6 +38,8 @@ ANSWER_NUMERIC = (
     "q_ents_sent", "q_ents_resolved", "p_qents", "bm25_raw", "q_terms", "q_ents",
     "n_tokens", "p_bm25", "second_share", "missing_idf", "missing_terms", "bigrams",
     "q_root_in_sent", "type_share", "rank", "unseen_ents",
+    "missing_idf2", "missing_idf_p", "neg_mismatch", "q_nums_sent", "repeats",
+    "win_l3", "win_r3",
 )
 ANSWER_FEATURES = ANSWER_CATEGORICAL + ANSWER_NUMERIC
 

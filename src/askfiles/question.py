@@ -128,6 +128,24 @@ def gap_preposition(words: list[str], pos: list[str], deps: list[str],
     return ""
 
 
+def wh_relation(words: list[str], deps: list[str], heads: list[int]) -> str:
+    """How the asked-for phrase hangs in the question: "nsubj" for "Who recruited him?".
+
+    "Which city ..." asks through its noun ("which" is its det); the answer
+    usually stands in the same relation in the text's sentence.
+    """
+    wh = next((i for i, w in enumerate(words) if w.lower() in WH_WORDS), None)
+    if wh is None:
+        return ""
+    if deps[wh] in ("det", "advmod", "amod") and heads[wh] != wh and words[wh].lower() != "how":
+        return deps[heads[wh]]
+    if words[wh].lower() == "how" and heads[wh] != wh and deps[wh] == "advmod":
+        h = heads[wh]
+        if deps[h] in ("amod", "advmod") and heads[h] != h:  # "how many years": the noun
+            return deps[heads[h]]
+    return deps[wh]
+
+
 def proper_noun_runs(tokens: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
     """Character ranges of runs of proper nouns: the names a question mentions."""
     runs: list[tuple[int, int]] = []
@@ -161,6 +179,7 @@ def analyse(text: str, parse) -> Question:
         expected=expected_types(wh, head),
         about_doc=is_about_doc(lemmas, pos),
         gap_prep=gap_preposition(words, pos, [t.dep_ for t in doc], [t.head.i for t in doc]),
+        wh_dep=wh_relation(words, [t.dep_ for t in doc], [t.head.i for t in doc]),
         root=next((t.lemma_.lower() for t in doc if t.dep_ == "ROOT"
                    and t.pos_ in ("VERB", "AUX")), ""),
     )

@@ -92,6 +92,7 @@ class Question:
     about_doc: bool = False  # asks about the document itself (its date, author, title)
     gap_prep: str = ""       # the preposition of the asked-for slot: "in" of "In which city"
     root: str = ""           # lemma of the question's main verb: "confess"
+    wh_dep: str = ""         # the asked-for phrase's relation: "nsubj" of "Who recruited him?"
 
 
 @dataclass(frozen=True)

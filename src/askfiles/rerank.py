@@ -250,5 +250,10 @@ def answer_rows(feats: Sequence[Features] | Mapping[int, Features],
             "unseen_ents": f.get("unseen_ents", 0.0),
             "unseen_words": f.get("unseen_words", 0.0),
             "rank": float(n),
+            "missing_idf2": f.get("missing_idf2", 0.0),
+            "missing_idf_p": f.get("missing_idf_p", 0.0),
+            "neg_mismatch": f.get("neg_mismatch", 0.0),
+            "q_nums_sent": f.get("q_nums_sent", 0.0), "repeats": f.get("repeats", 0.0),
+            "win_l3": f.get("win_l3", 0.0), "win_r3": f.get("win_r3", 0.0),
         })
     return rows

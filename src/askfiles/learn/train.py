@@ -73,12 +73,16 @@ def _without(data: list[Collected], rows: tuple[str, object] | None, vocab) -> l
     return out
 
 
+THREADS = 2  # LightGBM threads while cross-validating (--threads)
+
+
 def fold_models(data: list[Collected], folds: np.ndarray, drop=()) -> list:
     """One ranker per fold, trained on the other folds' articles."""
     out = []
     for k in range(FOLDS):
         t0 = time.time()
-        out.append(fit_ranker([d for d, f in zip(data, folds) if f != k], drop=drop))
+        out.append(fit_ranker([d for d, f in zip(data, folds) if f != k], drop=drop,
+                              threads=THREADS))
         print(f"  ranker fold {k + 1}/{FOLDS}: {time.time() - t0:.0f}s", file=sys.stderr)
     return out
 
@@ -89,7 +93,7 @@ def scores_of(models, data: list[Collected], folds: np.ndarray, drop=()) -> list
 
     out = []
     for d, k in zip(data, folds):
-        out.append(models[k].predict(_dropped(d.x, drop), num_threads=2)
+        out.append(models[k].predict(_dropped(d.x, drop), num_threads=THREADS)
                    if len(d.f1) else np.zeros(0))
     return out
 
@@ -105,8 +109,8 @@ def answer_table(data, scores, vocab):
 
 def conf_models(table, folds, vocab) -> list:
     """One confidence model per fold, trained on the other folds' answers."""
-    return [fit_confidence(*_conf_xy([t for t, f in zip(table, folds) if f != k], vocab))
-            for k in range(FOLDS)]
+    return [fit_confidence(*_conf_xy([t for t, f in zip(table, folds) if f != k], vocab),
+                           threads=THREADS) for k in range(FOLDS)]
 
 
 def conf_of(models, table, folds, vocab, gate: bool = True) -> list[np.ndarray]:
@@ -116,7 +120,7 @@ def conf_of(models, table, folds, vocab, gate: bool = True) -> list[np.ndarray]:
         if not t:
             out.append(np.zeros(0))
             continue
-        p = models[k].predict(answer_matrix([r for r, _, _ in t], vocab), num_threads=2)
+        p = models[k].predict(answer_matrix([r for r, _, _ in t], vocab), num_threads=THREADS)
         out.append(np.array([gated(float(v), float(r["unseen_ents"]), float(r["unseen_words"]))
                              if gate else float(v)
                              for v, (r, _, _) in zip(p, t)]))
@@ -246,6 +250,7 @@ def cv_report(data, vocab, drop=(), threshold=None, extra=(), gate: bool = True)
 
 
 def main(argv=None) -> int:
+    global THREADS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--no-write", action="store_true")
@@ -257,7 +262,11 @@ def main(argv=None) -> int:
     ap.add_argument("--no-heldout", action="store_true")
     ap.add_argument("--collected", type=Path,
                     help="keep the collected candidates in this .npz (and reuse it when present)")
+    ap.add_argument("--threads", type=int, default=THREADS,
+                    help="LightGBM threads for cross-validation (1 on a busy machine: "
+                         "oversubscribed threads are many times slower)")
     args = ap.parse_args(argv)
+    THREADS = args.threads
     t0 = time.time()
     cache = AnnotationCache()
     codes = Codes()
