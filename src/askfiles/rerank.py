@@ -85,6 +85,28 @@ def overlap_share(places: Sequence[tuple[float, Hashable]], i: int) -> float:
     return mine / total
 
 
+def overlap_shares(places: Sequence[tuple[float, Hashable]], indices: Sequence[int]
+                   ) -> list[float]:
+    """:func:`overlap_share` of each candidate in ``indices``, the softmax worked out once.
+
+    The same sums in the same order as :func:`overlap_share`, so the same values.
+    """
+    m = max(s for s, _ in places)
+    exps = [math.exp(score - m) for score, _ in places]
+    total = 0.0
+    for e in exps:
+        total += e
+    out = []
+    for i in indices:
+        _, (passage, (a, b)) = places[i]
+        mine = 0.0
+        for e, (_, (pj, (c, d))) in zip(exps, places):
+            if pj == passage and c < b and a < d:
+                mine += e
+        out.append(mine / total)
+    return out
+
+
 class AnswerModel:
     """The learned models: a LightGBM span ranker and a LightGBM confidence model.
 
@@ -190,6 +212,23 @@ def _lightgbm():
     return lightgbm
 
 
+class OnDemand:
+    """``f(items[i])`` for each ``i`` asked for, worked out only when asked (and again
+    each time): keys for :func:`pick_answers`, which reads few of them."""
+
+    def __init__(self, f, items: Sequence):
+        self.f = f
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.f(x) for x in self.items[i]]
+        return self.f(self.items[i])
+
+
 def pick_answers(keys: Sequence[str], places: Sequence[tuple[int, tuple[int, int]]],
                  scores: np.ndarray, k: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """The best ``k`` distinct answers: (rank, candidate index) pairs, and the ranking order.
@@ -226,8 +265,9 @@ def answer_rows(feats: Sequence[Features] | Mapping[int, Features],
     Only the picked candidates' features are read: ``feats`` may be a list of
     all of them or a mapping from candidate index to the picked ones.
     """
-    ranked = [(float(scores[i]), places[i]) for i in order]
-    shares = [overlap_share(ranked, r) for r, _ in picked]
+    values = np.asarray(scores, dtype=np.float64).tolist()
+    ranked = [(values[i], places[i]) for i in np.asarray(order).tolist()]
+    shares = overlap_shares(ranked, [r for r, _ in picked])
     # How many of the picked answers have the expected type: a question whose
     # best candidates all lack it ("when" with no date near) is likely unanswerable.
     type_share = sum(1 for _, i in picked if feats[i].get("type_match", 0.0) > 0) / len(picked)
