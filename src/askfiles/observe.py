@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import re
 import threading
 import time
-import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -115,9 +115,21 @@ def _count_annotated(n: int) -> None:
     metrics().annotated.inc(n)
 
 
+# New request ids: 128 random bits as 32 hex digits, from a generator seeded from
+# os.urandom in each process (again after a fork). uuid4() asks the kernel for
+# random bytes on every request; an id needs to be unique, not secret.
+_ids = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ids.seed)
+
+
+def new_request_id() -> str:
+    return "%032x" % _ids.getrandbits(128)
+
+
 def _request_id() -> str:
     given = request.environ.get("HTTP_X_REQUEST_ID", "")   # request.headers["X-Request-Id"]
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if _REQUEST_ID.match(given) else new_request_id()
 
 
 _counters: dict[tuple[int, tuple[str, str, str]], Any] = {}
