@@ -25,8 +25,8 @@ from .question import analyse
 from .records import corpus_version  # noqa: F401 - askfiles.engine.corpus_version
 from .records import (Annotation, Answer, Citation, Document, Passage, Question,
                       Result)
-from .rerank import (AnswerModel, PassageEvidence, answer_rows, passage_score, pick_answers,
-                     with_priors)
+from .rerank import (AnswerModel, OnDemand, PassageEvidence, answer_rows, passage_score,
+                     pick_answers, with_priors)
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +343,8 @@ class Engine:
         feats = [f for f, _, _, _ in cands]
         places = [(sm.passage, span) for _, sm, span, _ in cands]
         scores = with_priors(feats, self.scorer.score(feats))
-        order, picked = pick_answers(self.answer_keys(cands), places, scores,
+        # Keys on demand: picking reads only the best-scored few candidates' keys.
+        order, picked = pick_answers(OnDemand(self.answer_key, cands), places, scores,
                                      max(top_k, CONFIDENCE_POOL))
         rows = answer_rows(feats, places, scores, order, picked, feats[0]["unseen"],
                            hits[0][1])
@@ -364,11 +365,13 @@ class Engine:
 
     def answer_keys(self, cands) -> list[str]:
         """Each candidate's text, lower-cased with whitespace collapsed (one answer, one key)."""
-        out = []
-        for _, sm, span, _ in cands:
-            ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
-            out.append(" ".join(text[ann.starts[span[0]]:ann.ends[span[1] - 1]].lower().split()))
-        return out
+        return [self.answer_key(c) for c in cands]
+
+    def answer_key(self, cand) -> str:
+        """One candidate's key (see :meth:`answer_keys`)."""
+        _, sm, span, _ = cand
+        ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
+        return " ".join(text[ann.starts[span[0]]:ann.ends[span[1] - 1]].lower().split())
 
     def _rerank(self, q: Question, hits: list[tuple[int, float]], idf: dict[str, float]
                 ) -> list[tuple[float, int, list[SentenceMatch], PassageEvidence]]:

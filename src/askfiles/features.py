@@ -51,10 +51,37 @@ class Encoder:
         self.names = list(names)
         self.col = {n: j for j, n in enumerate(self.names)}
         self.codes = {n: {v: float(i) for i, v in enumerate(vocab.get(n, ()))} for n in vocab}
+        # Every column at 0.0, in column order: a row is this updated with its features.
+        self._zeros = dict.fromkeys(self.names, 0.0)
+        self._coded = [(j, self.codes[n]) for j, n in enumerate(self.names) if n in self.codes]
 
     def matrix(self, rows: Sequence[Mapping[str, float | str]]) -> np.ndarray:
         """Rows as a matrix; a categorical value becomes its index in the vocabulary
         (NaN when unseen in training, which LightGBM treats as missing)."""
+        width = len(self.names)
+        if not rows:
+            return np.zeros((0, width), dtype=np.float64)
+        zeros, coded, nan = self._zeros, self._coded, np.nan
+        values = []
+        for f in rows:
+            # The named columns keep their place; keys that are not columns go last.
+            v = list({**zeros, **f}.values())
+            if len(v) > width:
+                del v[width:]
+            for j, table in coded:
+                x = v[j]
+                if x.__class__ is str:
+                    v[j] = table.get(x, nan)
+            values.append(v)
+        out = np.array(values)
+        if out.dtype.kind not in "biuf":
+            # A string left in a column without a vocabulary (or an odd value): the
+            # general way, where such a string is NaN.
+            return self._matrix(rows)
+        return out.astype(np.float64, copy=False)
+
+    def _matrix(self, rows: Sequence[Mapping[str, float | str]]) -> np.ndarray:
+        """:meth:`matrix` one cell at a time (any value types)."""
         out = np.zeros((len(rows), len(self.names)), dtype=np.float64)
         col, codes, nan = self.col, self.codes, np.nan
         for r, f in enumerate(rows):

@@ -26,6 +26,7 @@ PARAGRAPHS = "askfiles_paragraphs"
 
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
+_by_setting: dict[str, Any] = {}   # setting -> its loaded pipeline (no lookup per question)
 
 
 def model_name(setting: str = "") -> str:
@@ -43,6 +44,11 @@ def model_name(setting: str = "") -> str:
 
 def get_nlp(setting: str = ""):
     """The spaCy pipeline, loaded once per process."""
+    pipeline = _by_setting.get(setting)
+    if pipeline is not None:
+        # Resolving the default asks the import system for each fallback package
+        # (file system look-ups): once per process, not once per question.
+        return pipeline
     name = model_name(setting)
     with _lock:
         if name not in _loaded:
@@ -60,6 +66,7 @@ def get_nlp(setting: str = ""):
             if "parser" in pipeline.pipe_names:
                 pipeline.add_pipe(PARAGRAPHS, before="parser")
             log.info("loaded spaCy pipeline %s", name)
+        _by_setting[setting] = _loaded[name]
         return _loaded[name]
 
 

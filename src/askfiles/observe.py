@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import re
 import threading
 import time
-import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,6 +34,8 @@ _metrics: SimpleNamespace | None = None
 def metrics() -> SimpleNamespace:
     """The metric objects, made on first use (after ``PROMETHEUS_MULTIPROC_DIR`` is set)."""
     global _metrics
+    if _metrics is not None:
+        return _metrics
     with _lock:
         if _metrics is None:
             from prometheus_client import Counter, Gauge, Histogram
@@ -113,9 +115,34 @@ def _count_annotated(n: int) -> None:
     metrics().annotated.inc(n)
 
 
+# New request ids: 128 random bits as 32 hex digits, from a generator seeded from
+# os.urandom in each process (again after a fork). uuid4() asks the kernel for
+# random bytes on every request; an id needs to be unique, not secret.
+_ids = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ids.seed)
+
+
+def new_request_id() -> str:
+    return "%032x" % _ids.getrandbits(128)
+
+
 def _request_id() -> str:
-    given = request.headers.get("X-Request-Id", "")
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    given = request.environ.get("HTTP_X_REQUEST_ID", "")   # request.headers["X-Request-Id"]
+    return given if _REQUEST_ID.match(given) else new_request_id()
+
+
+_counters: dict[tuple[int, tuple[str, str, str]], Any] = {}
+
+
+def _requests(rule: str, method: str, status: str):
+    """The requests counter of these labels (``labels()`` looked up once per process
+    and labels: it validates and locks on every call)."""
+    key = (id(metrics()), (rule, method, status))
+    counter = _counters.get(key)
+    if counter is None:
+        counter = _counters[key] = metrics().requests.labels(rule, method, status)
+    return counter
 
 
 def install(app: Flask) -> None:
@@ -143,7 +170,7 @@ def install(app: Flask) -> None:
         rid = getattr(g, "request_id", None) or _request_id()
         resp.headers["X-Request-Id"] = rid
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics().requests.labels(rule, request.method, str(resp.status_code)).inc()
+        _requests(rule, request.method, str(resp.status_code)).inc()
         took = (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000
         path = json.dumps(request.full_path.rstrip("?")[:300], ensure_ascii=True)[1:-1]
         access_log.info('%s "%s %s" %d %s %.1fms rid=%s', request.remote_addr or "-",

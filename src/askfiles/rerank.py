@@ -20,6 +20,11 @@ from .features import Encoder
 MODEL_DIR = Path(__file__).with_name("model")
 UNSEEN_GATE = 0.5  # share of the question's names unseen in the corpus where confidence falls
 UNSEEN_WORDS_CUT = 0.25  # confidence kept when all the question's other words are unseen
+# Prediction on the calling thread. A Booster loaded from a file does not apply the
+# file's num_threads to predict: without this every call starts OpenMP's default
+# team (one thread per CPU), whose spinning threads cost several times the work
+# itself on a busy server (ranker: 7-8 ms of CPU per call against 1.5 ms).
+PREDICT_PARAMS = {"num_threads": 1}
 
 
 def gated(p: float, unseen_ents: float, unseen_words: float = 0.0) -> float:
@@ -80,6 +85,28 @@ def overlap_share(places: Sequence[tuple[float, Hashable]], i: int) -> float:
     return mine / total
 
 
+def overlap_shares(places: Sequence[tuple[float, Hashable]], indices: Sequence[int]
+                   ) -> list[float]:
+    """:func:`overlap_share` of each candidate in ``indices``, the softmax worked out once.
+
+    The same sums in the same order as :func:`overlap_share`, so the same values.
+    """
+    m = max(s for s, _ in places)
+    exps = [math.exp(score - m) for score, _ in places]
+    total = 0.0
+    for e in exps:
+        total += e
+    out = []
+    for i in indices:
+        _, (passage, (a, b)) = places[i]
+        mine = 0.0
+        for e, (_, (pj, (c, d))) in zip(exps, places):
+            if pj == passage and c < b and a < d:
+                mine += e
+        out.append(mine / total)
+    return out
+
+
 class AnswerModel:
     """The learned models: a LightGBM span ranker and a LightGBM confidence model.
 
@@ -121,15 +148,14 @@ class AnswerModel:
             return np.zeros(0)
         x = self._spans.matrix(rows)
         with self._lock:
-            # One thread, from the model file's own parameters (see learn.train.write).
-            return self.ranker.predict(x)
+            return self.ranker.predict(x, **PREDICT_PARAMS)
 
     def contributions(self, row: Mapping[str, float | str], top: int = 8
                       ) -> list[tuple[str, float]]:
         """The features that moved one span's score most (SHAP values from LightGBM)."""
         x = self._spans.matrix([row])
         with self._lock:
-            contrib = self.ranker.predict(x, pred_contrib=True)[0][:-1]
+            contrib = self.ranker.predict(x, pred_contrib=True, **PREDICT_PARAMS)[0][:-1]
         named = []
         for name, c in zip(self.span_names, contrib):
             if c:
@@ -143,7 +169,7 @@ class AnswerModel:
             return np.zeros(0)
         x = self._answers.matrix(answers)
         with self._lock:
-            p = self.conf.predict(x)
+            p = self.conf.predict(x, **PREDICT_PARAMS)
         return np.array([gated(float(v), float(row.get("unseen_ents", 0.0)),
                                float(row.get("unseen_words", 0.0)))
                          for v, row in zip(p, answers)])
@@ -186,6 +212,23 @@ def _lightgbm():
     return lightgbm
 
 
+class OnDemand:
+    """``f(items[i])`` for each ``i`` asked for, worked out only when asked (and again
+    each time): keys for :func:`pick_answers`, which reads few of them."""
+
+    def __init__(self, f, items: Sequence):
+        self.f = f
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.f(x) for x in self.items[i]]
+        return self.f(self.items[i])
+
+
 def pick_answers(keys: Sequence[str], places: Sequence[tuple[int, tuple[int, int]]],
                  scores: np.ndarray, k: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """The best ``k`` distinct answers: (rank, candidate index) pairs, and the ranking order.
@@ -222,8 +265,9 @@ def answer_rows(feats: Sequence[Features] | Mapping[int, Features],
     Only the picked candidates' features are read: ``feats`` may be a list of
     all of them or a mapping from candidate index to the picked ones.
     """
-    ranked = [(float(scores[i]), places[i]) for i in order]
-    shares = [overlap_share(ranked, r) for r, _ in picked]
+    values = np.asarray(scores, dtype=np.float64).tolist()
+    ranked = [(values[i], places[i]) for i in np.asarray(order).tolist()]
+    shares = overlap_shares(ranked, [r for r, _ in picked])
     # How many of the picked answers have the expected type: a question whose
     # best candidates all lack it ("when" with no date near) is likely unanswerable.
     type_share = sum(1 for _, i in picked if feats[i].get("type_match", 0.0) > 0) / len(picked)

@@ -19,10 +19,14 @@ SECURITY_HEADERS = {
 
 
 def _secure(resp: Response) -> Response:
+    # As headers.setdefault for each, which costs an exception per absent header.
+    headers = resp.headers
+    present = {name.lower() for name, _ in headers}
     for name, value in SECURITY_HEADERS.items():
-        resp.headers.setdefault(name, value)
-    if resp.mimetype == "application/json":
-        resp.headers.setdefault("Cache-Control", "no-store")
+        if name.lower() not in present:
+            headers.set(name, value)
+    if "cache-control" not in present and resp.mimetype == "application/json":
+        headers.set("Cache-Control", "no-store")
     return resp
 
 

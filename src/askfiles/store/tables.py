@@ -32,6 +32,8 @@ class PassageTable(Sequence[Passage]):
             first = np.searchsorted(self.doc, self.doc, side="left")
             n = np.arange(len(self.doc), dtype=np.int64) - first
         self.n = np.ascontiguousarray(n, dtype=np.int64)
+        # The engine reads the same few passages many times per question.
+        self._get = lru_cache(maxsize=4096)(self._make)
 
     @classmethod
     def of_rows(cls, documents: Sequence[Document], rows: np.ndarray) -> "PassageTable":
@@ -50,6 +52,9 @@ class PassageTable(Sequence[Passage]):
             i += len(self.doc)
         if not 0 <= i < len(self.doc):
             raise IndexError(i)
+        return self._get(i)
+
+    def _make(self, i: int) -> Passage:
         d = self.documents[int(self.doc[i])]
         a, b = int(self.start[i]), int(self.end[i])
         return Passage(d.id, int(self.n[i]), a, b, d.text[a:b])
