@@ -362,7 +362,7 @@ def load_collected(path: Path):
 def write(out: Path, data, table, vocab, threshold, report) -> None:
     """Train on the whole pool and write ranker.txt, confidence.txt and model.json."""
     # Trained on one thread: the files then say num_threads=1, and the server
-    # predicts on one thread without passing parameters (half the time per call).
+    # records num_threads=1 (rerank also passes it per call: a loaded booster ignores it).
     ranker = fit_ranker(data, threads=1)
     x, y = _conf_xy(table, vocab)
     conf = fit_confidence(x, y, threads=1)
