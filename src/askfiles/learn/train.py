@@ -37,6 +37,14 @@ ABLATIONS = {
     "number+unit spans": {"rows": ("src", "unit")},
     "question-subject coverage": {"drop": ("q_ents_sent", "q_ents_resolved")},
     "dateline": {"drop": ("in_dateline",)},
+    # session 3
+    "windows around the span": {"drop": ("win_l3", "win_r3", "win_l8", "win_r8",
+                                         "match_left", "match_right")},
+    "parse relations": {"drop": ("up_path", "wh_dep", "dep_agrees")},
+    "edge parts of speech": {"drop": ("first_pos", "last_pos")},
+    "repeats": {"drop": ("repeats",)},
+    "places and modifying clauses": {"drop": ("is_country", "is_region", "child_in_q",
+                                              "clause_child_in_q")},
 }
 
 
@@ -361,8 +369,8 @@ def load_collected(path: Path):
 
 def write(out: Path, data, table, vocab, threshold, report) -> None:
     """Train on the whole pool and write ranker.txt, confidence.txt and model.json."""
-    # Trained on one thread: the files then say num_threads=1, and the server
-    # records num_threads=1 (rerank also passes it per call: a loaded booster ignores it).
+    # Trained on one thread, so the files record num_threads=1; rerank passes it on
+    # every call too, since a booster loaded from a file does not apply it.
     ranker = fit_ranker(data, threads=1)
     x, y = _conf_xy(table, vocab)
     conf = fit_confidence(x, y, threads=1)
