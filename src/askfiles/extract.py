@@ -261,7 +261,7 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
     wh = q.wh or "none"
     if c.source == "clause" and wh not in CLAUSE_WH:
         return None
-    terms = q.terms
+    terms = idf if idf is not None else q.terms  # idf's keys: the question's terms
     in_q = 0
     for i in c.content:
         if toks[i] and (toks[i] in terms or ann.lemmas[i] in q_lemmas):
@@ -376,26 +376,34 @@ def _window_features(f: dict, sm: SentenceMatch, toks: list[str], s: int, e: int
     """Idf-weighted share of the question's terms close left and right of the span.
 
     The SQuAD paper's strongest lexical evidence: the answer sits beside the
-    words the question repeats ("confessed [in 1964]").
+    words the question repeats ("confessed [in 1964]"). Windows of 3 and 8
+    tokens; each distinct term counts once.
     """
     total = sum(idf.values()) or 1.0
-    left = [set() for _ in WINDOWS]
-    right = [set() for _ in WINDOWS]
+    l3: set = set()
+    l8: set = set()
+    r3: set = set()
+    r8: set = set()
     n_left = n_right = 0
     for i in sm.matched:
         if i < s:
             n_left += 1
-            for k, w in enumerate(WINDOWS):
-                if s - i <= w:
-                    left[k].add(toks[i])
+            d = s - i
+            if d <= 8:
+                l8.add(toks[i])
+                if d <= 3:
+                    l3.add(toks[i])
         elif i >= e:
             n_right += 1
-            for k, w in enumerate(WINDOWS):
-                if i - e < w:
-                    right[k].add(toks[i])
-    for k, w in enumerate(WINDOWS):
-        f[f"win_l{w}"] = sum(idf[t] for t in left[k]) / total
-        f[f"win_r{w}"] = sum(idf[t] for t in right[k]) / total
+            d = i - e
+            if d < 8:
+                r8.add(toks[i])
+                if d < 3:
+                    r3.add(toks[i])
+    f["win_l3"] = sum([idf[t] for t in l3]) / total if l3 else 0.0
+    f["win_r3"] = sum([idf[t] for t in r3]) / total if r3 else 0.0
+    f["win_l8"] = sum([idf[t] for t in l8]) / total if l8 else 0.0
+    f["win_r8"] = sum([idf[t] for t in r8]) / total if r8 else 0.0
     f["match_left"] = float(n_left)
     f["match_right"] = float(n_right)
 
