@@ -7,6 +7,7 @@ import math
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -214,8 +215,8 @@ class Engine:
         for sent_rank, (sm, p_rank, ps, ev, neighbour) in enumerate(sentences):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             toks = self._toks(sm.passage)
-            tdist = tree_distances(ann, sm.sent, sm.matched)
             kids = self._kids(sm.passage, sm.sent)
+            tdist = tree_distances(ann, sm.sent, sm.matched, kids=kids)
             lower = self._lowered(sm.passage)[0]
             s_text = lower[ann.starts[sm.sent[0]]:ann.ends[sm.sent[1] - 1]]
             ctx = dict(shared)
@@ -285,9 +286,7 @@ class Engine:
                 out.append((f, sm, span, label))
                 surfaces.append(c.surface)
         # The same words offered by several sentences: redundancy is evidence.
-        counts: dict[str, int] = {}
-        for surface in surfaces:
-            counts[surface] = counts.get(surface, 0) + 1
+        counts = Counter(surfaces)
         for (f, _, _, _), surface in zip(out, surfaces):
             f["repeats"] = float(counts[surface] - 1)
         return out, hits, sentences[0][0] if sentences else None

@@ -74,23 +74,12 @@ def overlap_share(places: Sequence[tuple[float, Hashable]], i: int) -> float:
     that overlap ("the War Office", "War Office") are one answer told two
     ways, so their probability is pooled rather than split.
     """
-    m = max(s for s, _ in places)
-    p_i, (passage, (a, b)) = places[i]
-    total = mine = 0.0
-    for score, (pj, (c, d)) in places:
-        e = math.exp(score - m)
-        total += e
-        if pj == passage and c < b and a < d:
-            mine += e
-    return mine / total
+    return overlap_shares(places, [i])[0]
 
 
 def overlap_shares(places: Sequence[tuple[float, Hashable]], indices: Sequence[int]
                    ) -> list[float]:
-    """:func:`overlap_share` of each candidate in ``indices``, the softmax worked out once.
-
-    The same sums in the same order as :func:`overlap_share`, so the same values.
-    """
+    """:func:`overlap_share` of each candidate in ``indices``, the softmax worked out once."""
     m = max(s for s, _ in places)
     exps = [math.exp(score - m) for score, _ in places]
     total = 0.0
@@ -255,6 +244,13 @@ def pick_answers(keys: Sequence[str], places: Sequence[tuple[int, tuple[int, int
 
 Features = Mapping[str, float | str]
 
+# Span features an answer row takes over as they are (0 where the span has none);
+# "unseen_words" is not a model input, it feeds the set cut in :func:`gated`.
+FROM_SPAN = ("type_match", "q_ents_sent", "q_ents_resolved", "p_qents", "p_bm25",
+             "missing_idf", "missing_terms", "bigrams", "q_root_in_sent", "unseen_ents",
+             "unseen_words", "missing_idf2", "missing_idf_p", "neg_mismatch", "q_nums_sent",
+             "repeats", "win_l3", "win_r3")
+
 
 def answer_rows(feats: Sequence[Features] | Mapping[int, Features],
                 places: Sequence[tuple[int, tuple[int, int]]], scores: np.ndarray,
@@ -280,24 +276,9 @@ def answer_rows(feats: Sequence[Features] | Mapping[int, Features],
             "score": float(scores[i]), "gap": float(scores[i]) - nxt,
             "share": shares[n], "second_share": shares[1] if len(shares) > 1 else 0.0,
             "n_candidates": math.log1p(len(places)), "sent_match": f["sent_match"],
-            "type_match": f.get("type_match", 0.0), "unseen": unseen,
-            "q_ents_sent": f.get("q_ents_sent", 0.0),
-            "q_ents_resolved": f.get("q_ents_resolved", 0.0),
-            "p_qents": f.get("p_qents", 0.0), "bm25_raw": bm25_raw,
+            "unseen": unseen, "bm25_raw": bm25_raw,
             "q_terms": f["q_terms"], "q_ents": f["q_ents"], "n_tokens": f["n_tokens"],
-            "p_bm25": f.get("p_bm25", 0.0),
-            "missing_idf": f.get("missing_idf", 0.0),
-            "missing_terms": f.get("missing_terms", 0.0),
-            "bigrams": f.get("bigrams", 0.0),
-            "q_root_in_sent": f.get("q_root_in_sent", 0.0),
-            "type_share": type_share,
-            "unseen_ents": f.get("unseen_ents", 0.0),
-            "unseen_words": f.get("unseen_words", 0.0),
-            "rank": float(n),
-            "missing_idf2": f.get("missing_idf2", 0.0),
-            "missing_idf_p": f.get("missing_idf_p", 0.0),
-            "neg_mismatch": f.get("neg_mismatch", 0.0),
-            "q_nums_sent": f.get("q_nums_sent", 0.0), "repeats": f.get("repeats", 0.0),
-            "win_l3": f.get("win_l3", 0.0), "win_r3": f.get("win_r3", 0.0),
+            "type_share": type_share, "rank": float(n),
+            **{name: f.get(name, 0.0) for name in FROM_SPAN},
         })
     return rows
