@@ -22,6 +22,7 @@ from .extract import (SentenceMatch, candidate_spans, children, dateline_end, ma
                       resolved_entities, span_features, token_terms, tree_distances)
 from .index import PassageIndex, terms
 from .load import Skipped
+from .places import names
 from .question import analyse
 from .records import corpus_version  # noqa: F401 - askfiles.engine.corpus_version
 from .records import (Annotation, Answer, Citation, Document, Passage, Question,
@@ -83,6 +84,7 @@ class Engine:
         self.index = index if index is not None else PassageIndex(
             [terms(p.text) for p in self.passages], self.config["sparse_threshold"])
         self.scorer = scorer or _shipped_model()
+        names()  # the place names (0.3 s) read at start-up, not by the first question
         self._datelines = lru_cache(maxsize=4096)(self._dateline)
         # Saved with the index (a start-up then hashes no text), else computed.
         self.version = (getattr(corpus.report, "version", None)

@@ -10,7 +10,7 @@ COUNTRY_ALIASES = ("us", "u.s.", "usa", "u.s.a.", "uk", "u.k.", "britain", "grea
 
 
 @lru_cache(maxsize=1)
-def _names() -> tuple[frozenset[str], frozenset[str]]:
+def names() -> tuple[frozenset[str], frozenset[str]]:
     """Lower-cased country names (current and historic) and region names."""
     import pycountry
 
@@ -34,7 +34,7 @@ def place_kind(surface: str) -> str:
     if not surface or len(surface) > 60:
         return ""
     name = surface[4:] if surface.startswith("the ") else surface
-    countries, regions = _names()
+    countries, regions = names()
     if name in countries:
         return "country"
     if name in regions:
