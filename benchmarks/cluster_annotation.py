@@ -40,7 +40,11 @@ FILES = ("strings", "passages", "hashes", "tokens", "tokens_ptr", "sents", "sent
 
 def saved(index: Path) -> dict[str, bytes]:
     manifest = json.loads((index / "manifest.json").read_text())
-    return {name: (index / manifest["files"][name]["path"]).read_bytes() for name in FILES}
+    # Each name: the state file, or that file of every segment one after another.
+    return {name: b"".join((index / e["path"]).read_bytes() for e in
+                           ([manifest["files"][name]] if name in manifest["files"] else
+                            [s["files"][name] for s in manifest["segments"]]))
+            for name in FILES}
 
 
 def run(n: int, how: str) -> dict:

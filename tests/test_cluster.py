@@ -22,8 +22,9 @@ ANNOTATION_FILES = ("strings", "passages", "hashes", "tokens", "tokens_ptr", "se
 
 def _saved(index: Path) -> dict[str, bytes]:
     manifest = json.loads((index / "manifest.json").read_text())
-    return {name: (index / manifest["files"][name]["path"]).read_bytes()
-            for name in ANNOTATION_FILES}
+    [segment] = manifest["segments"]
+    return {name: (index / (manifest["files"].get(name) or segment["files"][name])["path"])
+            .read_bytes() for name in ANNOTATION_FILES}
 
 
 def test_cluster_build_saves_the_same_annotations_as_a_local_build(tmp_path):

@@ -108,7 +108,9 @@ def assert_usable(root: Path, expected_docs: set[str]):
     saved = _load_saved(root / ".askfiles", signatures(load_config({})), root)
     assert {d["id"] for d in saved.documents} == expected_docs
     gens = [p.name for p in (root / ".askfiles").iterdir() if p.name.startswith("gen-")]
-    live = {e["path"].split("/")[0] for e in saved.manifest["files"].values()}
+    from askfiles.store.layout import referenced
+
+    live = referenced(saved.manifest)      # the state folder and the segments
     assert set(gens) == live, (gens, live)
     return engine
 

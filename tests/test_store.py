@@ -76,7 +76,7 @@ def test_saved_annotations_equal_fresh_ones(tmp_path):
     built = open_corpus(folder, {})
     fresh = list(nlp.annotate(p.text for p in built.passages))
     reopened = open_corpus(folder, {})
-    assert isinstance(reopened.annotations, store.AnnotationTable)
+    assert isinstance(reopened.annotations, store.view.SegmentedAnnotations)
     assert [reopened.annotations[i] for i in range(len(fresh))] == fresh
     assert reopened.annotations[-1] == fresh[-1]
     assert reopened.annotations[1:3] == fresh[1:3]
@@ -131,8 +131,10 @@ def test_touched_but_identical_file_is_not_annotated(tmp_path):
 
 
 def _data_file(folder: Path, name: str) -> Path:
+    """A state file of the manifest, else the file of its first segment."""
     manifest = json.loads((folder / ".askfiles" / "manifest.json").read_text())
-    return folder / ".askfiles" / manifest["files"][name]["path"]
+    entry = manifest["files"].get(name) or manifest["segments"][0]["files"][name]
+    return folder / ".askfiles" / entry["path"]
 
 
 @pytest.mark.parametrize("damage", ["truncate-tokens", "garbage-manifest", "garbage-strings",
@@ -210,8 +212,9 @@ def test_crash_while_writing_leaves_the_previous_index(tmp_path, monkeypatch, ca
         again = open_corpus(folder, {})
     assert "unusable" not in caplog.text
     assert again.report.passages_annotated == 1               # only new.txt
-    gens = [p.name for p in (folder / ".askfiles").iterdir() if p.name.startswith("gen-")]
-    assert len(gens) == 1                                      # the half-written one is gone
+    gens = {p.name for p in (folder / ".askfiles").iterdir() if p.name.startswith("gen-")}
+    manifest = json.loads(mpath.read_text())                   # the half-written one is gone
+    assert gens == store.layout.referenced(manifest) and len(manifest["segments"]) == 2
 
 
 def test_index_files_are_json_and_plain_numpy(tmp_path):
@@ -220,7 +223,7 @@ def test_index_files_are_json_and_plain_numpy(tmp_path):
     gen = _data_file(folder, "tokens").parent
     names = sorted(str(p.relative_to(gen)) for p in gen.rglob("*") if p.is_file())
     assert all(n.endswith((".json", ".npy")) or n == "texts.txt" for n in names)
-    assert "bm25/meta.json" in names and "terms.npy" in names
+    assert {"terms.npy", "post_rows.npy", "post_tf.npy", "documents.json"} <= set(names)
     for p in gen.rglob("*.npy"):
         arr = np.load(p, allow_pickle=False)
         assert arr.dtype != object
@@ -417,30 +420,20 @@ def test_warm_restart_annotates_and_tokenizes_nothing(tmp_path, monkeypatch):
     assert e2.ask(q).answers == e1.ask(q).answers
 
 
-def test_index_of_the_older_layout_is_upgraded_without_annotating(tmp_path):
-    """An index saved before texts.txt and bm25/ existed: documents.json holds the texts."""
+def test_index_of_the_previous_format_is_rebuilt(tmp_path, caplog):
+    """A version-1 index (one whole generation, no segments) is rebuilt with a warning."""
     folder = corpus(tmp_path)
-    age_all(folder)
     first = open_corpus(folder, {})
     mpath = folder / ".askfiles" / "manifest.json"
     manifest = json.loads(mpath.read_text())
-    docs = [{"id": d.id, "title": d.title, "text": d.text, "meta": d.meta}
-            for d in first.documents]
-    path = folder / ".askfiles" / manifest["files"]["documents"]["path"]
-    path.write_text(json.dumps(docs))
-    manifest["files"]["documents"].update(bytes=path.stat().st_size,
-                                          sha256=store._file_digest(path))
-    for name in list(manifest["files"]):
-        if name in ("texts", "text_offsets", "terms") or name.startswith("bm25/"):
-            del manifest["files"][name]
+    manifest["version"] = 1
     mpath.write_text(json.dumps(manifest))
-    before = nlp.ANNOTATED
-    again = open_corpus(folder, {})
-    assert nlp.ANNOTATED == before and again.report.saved and not again.report.rebuilt
+    with caplog.at_level(logging.WARNING, logger="askfiles.store"):
+        again = open_corpus(folder, {})
+    assert "version=1" in caplog.text and again.report.rebuilt
+    assert again.report.passages_annotated == len(again.passages)
     assert [d.text for d in again.documents] == [d.text for d in first.documents]
     assert _hits(again.index, QUESTIONS) == _hits(first.index, QUESTIONS)
-    third = open_corpus(folder, {})
-    assert not third.report.saved and "texts" in json.loads(mpath.read_text())["files"]
 
 
 def test_index_version_is_saved_and_a_warm_start_hashes_no_text(tmp_path, monkeypatch):

@@ -24,7 +24,6 @@ from typing import Any
 
 from .config import load_config
 from .load import Skipped
-from .records import Document
 
 LEASE = "builder.lock"
 
@@ -64,7 +63,6 @@ def load_published(folder: Path | str, config: dict[str, Any] | None = None):
     import time
 
     from . import store
-    from .index import PassageIndex
 
     t0 = time.perf_counter()
     cfg = load_config(config)
@@ -75,19 +73,9 @@ def load_published(folder: Path | str, config: dict[str, Any] | None = None):
     except FileNotFoundError:
         raise NoIndex(f"no index published in {directory} yet "
                       "(start `askfiles index --watch` for this corpus)") from None
-    documents = tuple(Document(d["id"], d["title"], d["text"], d["meta"])
-                      for d in saved.documents)
-    passages = store.PassageTable.of_rows(documents, saved.passages)
-    table = store.AnnotationTable(saved.arrays, saved.strings)
-    index = None
-    if saved.bm25_dir is not None and len(passages):
-        from .sparse import SparseBM25
-
-        try:
-            sparse = SparseBM25.load(saved.bm25_dir, mmap=True)
-        except (OSError, ValueError, KeyError) as exc:
-            raise store.IndexDamaged(f"the saved BM25 index is unusable ({exc})") from None
-        index = PassageIndex.from_saved(sparse, saved.terms, cfg.get("sparse_threshold"))
+    view = saved.view
+    documents, passages, table = view.documents, view.passages, view.annotations
+    index = view.index(cfg.get("sparse_threshold"))
     files = saved.files
     skipped = tuple(Skipped(rel, e["skip"]) for rel, e in sorted(files.items())
                     if isinstance(e, dict) and e.get("skip"))

@@ -1,4 +1,4 @@
-"""The build: the corpus through the saved index, reusing what is unchanged."""
+"""The build: the corpus through the saved index; what changed goes into new segments."""
 
 from __future__ import annotations
 
@@ -15,16 +15,18 @@ import numpy as np
 
 from .. import split
 from ..config import load_config
-from ..index import PassageIndex
 from ..load import (Skipped, check_file, check_link, check_name, check_regular, check_root,
                     corpus_files, document_of, read_file, shown_id, skip_reason)
 from ..records import Annotation, Document, corpus_version
-from .derive import Progress, _annotate_columns, _bm25_of
+from . import derive
+from .derive import Progress, SegmentWriter
 from .files import _locked, _tag_cache_dir, index_dir
-from .layout import IndexDamaged, Saved, _load_saved, _max_chars, _save, signatures
+from .layout import (IndexDamaged, Saved, _load_saved, _max_chars, cleanup, publish,
+                     signatures, write_state)
+from .merge import merge
 from .scan import _id_of, _skip, file_changed
-from .tables import AnnotationTable, PassageTable, _compact_strings, _concat, _empty_arrays, \
-    _gather, text_hash
+from .tables import PassageTable
+from .view import View
 
 log = logging.getLogger("askfiles.store")
 
@@ -123,19 +125,48 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         except Exception as exc:  # never a crash because of the index
             report.rebuilt = f"{type(exc).__name__}: {exc}"
             log.warning("saved index in %s is unusable (%s); rebuilding it", directory, exc)
+        with contextlib.suppress(OSError):  # what a build killed before its manifest left
+            cleanup(directory, old.manifest)
     max_bytes = int(float(cfg["max_file_mb"]) * 1024 * 1024)
     split_sig_same = old.manifest.get("split") == sig["split"]
+    writer = SegmentWriter(old.segments, old.strings, old.vocab, cfg, progress, directory)
 
-    # 1. Files: reuse unchanged documents, read the rest.
-    old_docs = {d["id"]: (i, d) for i, d in enumerate(old.documents)}
+    # 1. Files: unchanged documents stay where they are, the rest go to new segments.
+    view = old.view
+    old_docs = {d.id: (i, d) for i, d in enumerate(view.documents)}
     paths = corpus_files(root)
     files: dict[str, dict[str, Any]] = {}
-    docs: list[dict[str, Any]] = []          # id, title, text, meta
-    doc_rows: list[int | None] = []          # the old document number when reused
+    live: list[tuple[int, int]] = []         # (segment, local document) in corpus order
+    pending: list[dict[str, Any]] = []
+    pending_passages = 0
     skipped: list[Skipped] = []
     last_tick = time.perf_counter()
     id_of = _id_of(root)
     real_root = str(root.resolve())
+
+    def keep(i: int, d: Document) -> None:
+        if split_sig_same:
+            live.append((int(view.live[i, 0]), int(view.live[i, 1])))
+        else:  # split differently now: into a new segment, text as saved
+            add({"id": d.id, "title": d.title, "text": d.text, "meta": d.meta})
+
+    def add(doc: dict[str, Any]) -> None:
+        nonlocal pending_passages
+        live.append((len(writer.sources), len(pending)))
+        doc["passages"] = [(p.start, p.end) for p in split.split_document(
+            Document(doc["id"], doc["title"], doc["text"], doc["meta"]))]
+        pending.append(doc)
+        pending_passages += len(doc["passages"])
+        if pending_passages >= derive.SEGMENT_PASSAGES:
+            flush()
+
+    def flush() -> None:
+        nonlocal pending_passages
+        if pending:
+            writer.add(pending)
+            pending.clear()
+            pending_passages = 0
+
     for k, path in enumerate(paths):
         rel = id_of(path)
         now = time.time_ns()
@@ -168,9 +199,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                 report.files_reused += 1
                 continue
             if rel in old_docs:
-                i, d = old_docs[rel]
-                docs.append(d)
-                doc_rows.append(i if split_sig_same else None)
+                keep(*old_docs[rel])
                 files[rel] = entry
                 report.files_reused += 1
                 continue
@@ -189,9 +218,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         old_entry = old.files.get(rel) if isinstance(old.files.get(rel), dict) else None
         if old_entry and old_entry.get("sha256") == sha and rel in old_docs \
                 and not old_entry.get("skip"):
-            i, d = old_docs[rel]              # touched but identical: reuse as is
-            docs.append(d)
-            doc_rows.append(i if split_sig_same else None)
+            keep(*old_docs[rel])              # touched but identical: reuse as is
             files[rel] = entry
             continue
         try:
@@ -200,163 +227,63 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {**entry, "skip": skip_reason(exc)}
             continue
+        del data
         files[rel] = entry
-        docs.append({"id": doc.id, "title": doc.title, "text": doc.text, "meta": doc.meta})
-        doc_rows.append(None)
+        add({"id": doc.id, "title": doc.title, "text": doc.text, "meta": doc.meta})
         if progress and time.perf_counter() - last_tick > 0.5:
             last_tick = time.perf_counter()
             progress({"phase": "read", "files": k + 1, "total_files": len(paths)})
+    flush()
     report.files_removed = sum(1 for rel in old.files if rel not in files)
-    documents = tuple(Document(d["id"], d["title"], d["text"], d["meta"]) for d in docs)
+    live_arr = np.asarray(live, dtype=np.int64).reshape(-1, 2)
+    changed = bool(writer.new) or not old.manifest or not np.array_equal(live_arr, view.live)
 
-    # 2. Passages: stored offsets for reused documents, split the others.
-    #    Columns: document number, start, end, old row (-1: new), order within the document.
-    parts: list[np.ndarray] = []
-    new_doc_of_old = np.full(len(old.documents), -1, dtype=np.int64)
-    for n, i in enumerate(doc_rows):
-        if i is not None:
-            new_doc_of_old[i] = n
-    if len(old.passages) and (new_doc_of_old >= 0).any():
-        keep_rows = np.flatnonzero(new_doc_of_old[old.passages[:, 0]] >= 0)
-        kept = old.passages[keep_rows]
-        parts.append(np.stack([new_doc_of_old[kept[:, 0]], kept[:, 1], kept[:, 2],
-                               keep_rows, keep_rows], axis=1))
-    split_rows = []
-    for n, (doc, rows) in enumerate(zip(documents, doc_rows)):
-        if rows is None:
-            split_rows.extend((n, p.start, p.end, -1, p.n) for p in split.split_document(doc))
-    if split_rows:
-        parts.append(np.asarray(split_rows, dtype=np.int64).reshape(-1, 5))
-    cols = np.concatenate(parts) if parts else np.zeros((0, 5), dtype=np.int64)
-    if len(cols) and not (np.diff(cols[:, 0]) >= 0).all():
-        cols = cols[np.lexsort((cols[:, 4], cols[:, 0]))]
-    passages = PassageTable(documents, cols[:, 0], cols[:, 1], cols[:, 2])
-    prow = passages.rows()
-    source = cols[:, 3].copy()                 # old passage row, or -1 for a new passage
-    del cols, split_rows, parts
-
-    # 3. Annotations: reuse by passage text, annotate what is new.
-    src = source.copy()
-    new_idx = np.flatnonzero(src < 0)
-    hashes = np.zeros((len(passages), 16), dtype=np.uint8)
-    if len(src) and len(new_idx) < len(src):
-        hashes[src >= 0] = np.asarray(old.hashes)[src[src >= 0]]
-    to_annotate: list[int] = []
-    if len(new_idx):
-        old_by_hash = {h: r for r, h in enumerate(
-            np.ascontiguousarray(old.hashes).view("S16").ravel().tolist())} \
-            if len(old.hashes) else {}
-        first_new: dict[bytes, int] = {}
-        for i in new_idx.tolist():
-            h = text_hash(passages.text(i))
-            hashes[i] = np.frombuffer(h, dtype=np.uint8)
-            r = old_by_hash.get(h)
-            if r is not None:
-                src[i] = r
-            elif h in first_new:       # same text twice among the new ones
-                src[i] = -2 - first_new[h]
-            else:
-                first_new[h] = len(to_annotate)
-                to_annotate.append(i)
-        del old_by_hash, first_new
-    report.passages_annotated = len(to_annotate)
-    report.passages_reused = len(passages) - len(to_annotate)
-
-    changed = bool(report.files_read or report.files_removed or len(new_idx)
-                   or old.manifest.get("split") != sig["split"]
-                   or old.manifest.get("extract") != sig["extract"] or not old.manifest
-                   or len(documents) != len(old.documents))
-    if changed:
-        strings = list(old.strings)
-        lookup: dict[str, int] = {}
-
-        def intern(s: str) -> int:
-            if not lookup and strings:
-                lookup.update((x, i) for i, x in enumerate(strings))
-            i = lookup.get(s)
-            if i is None:
-                i = lookup[s] = len(strings)
-                strings.append(s)
-            return i
-
-        new_cols = _annotate_columns((passages.text(i) for i in to_annotate),
-                                     len(to_annotate), cfg, progress, intern)
-        n_old = len(old.arrays["tokens_ptr"]) - 1
-        rows = src.copy()
-        rows[to_annotate] = n_old + np.arange(len(to_annotate), dtype=np.int64)
-        dup = rows <= -2                  # a repeat of a text annotated just now
-        rows[dup] = n_old + (-2 - rows[dup])
-        n_pool = n_old + len(to_annotate)
-        if n_old == 0 and len(rows) == n_pool and np.array_equal(
-                rows, np.arange(n_pool, dtype=np.int64)):
-            arrays = new_cols             # a first build: the new rows are the table
-        else:
-            # Rows of the pool (old rows, then the new annotations) in passage order.
-            pool = _concat({k: np.asarray(v) for k, v in old.arrays.items()}, new_cols)
-            del new_cols
-            arrays = _gather(pool, rows.astype(np.int64)) if len(rows) else _empty_arrays()
-            del pool
-        used = np.zeros(n_pool, dtype=bool)
-        used[rows] = True
-        if not used.all():                # some old rows are gone: drop their strings
-            arrays, strings = _compact_strings(arrays, strings) if len(rows) else (arrays, [])
-        passages_arr = prow
-    else:
-        arrays = {k: v for k, v in old.arrays.items()}
-        strings = old.strings
-        passages_arr = None
-
-    # 4. BM25: loaded as saved when nothing changed; otherwise rebuilt from the saved
-    #    terms of the kept passages and the terms of the new ones.
-    threshold = cfg.get("sparse_threshold")
-    bm25 = terms_arr = None
-    index = None
-    if not changed and old.bm25_dir is not None:
-        try:
-            from ..sparse import SparseBM25
-
-            index = PassageIndex.from_saved(SparseBM25.load(old.bm25_dir, mmap=True),
-                                            old.terms, threshold)
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("saved BM25 index is unusable (%s); rebuilding it", exc)
-    if index is None and len(passages):
-        bm25, terms_arr = _bm25_of(passages, source, old)
-        index = PassageIndex.from_saved(bm25, terms_arr, threshold)
-
-    # The index version: kept from the manifest when nothing changed, so a
-    # start-up from an unchanged index hashes no text.
+    # 2. Segments no live document is in any more are dropped.
+    used = np.unique(live_arr[:, 0]).tolist()
+    segments = [writer.sources[k] for k in used]
+    remap = np.full(len(writer.sources) + 1, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    live_arr[:, 0] = remap[live_arr[:, 0]]
+    view = View(segments, live_arr, writer.strings, writer.vocab)
+    documents = view.documents
+    report.passages_annotated = writer.annotated
+    report.passages_reused = len(view.passages) - writer.annotated
     version = None if changed else old.manifest.get("index_version")
     if not isinstance(version, str) or not version:
         version = corpus_version(documents)
     report.version = version
 
-    # 5. Save: data files when documents or passages changed, fingerprints when they did.
-    files_changed = files != old.files or old.manifest.get("index_version") != version
-    rewrite_docs = changed or "texts" not in old.manifest.get("files", {"texts": 1})
-    if directory is not None and not documents and old.documents:
+    # 3. Publish: the new segments' entries, the state files, the manifest last.
+    if writer.error is not None:
+        log.warning("could not save the index in %s (%s); it is kept in memory",
+                    directory, writer.error)
+    elif directory is not None and not documents and old.view.documents:
         # An emptied corpus (files moved away, a share not mounted) keeps the last
         # index: files that come back are then reused, not read and annotated again.
         log.warning("corpus %s has no documents now; the saved index of %d documents "
-                    "is kept for when they come back", root, len(old.documents))
-    elif directory is not None and (changed or files_changed or bm25 is not None
-                                    or rewrite_docs):
+                    "is kept for when they come back", root, len(old.view.documents))
+    elif directory is not None and (changed or files != old.files
+                                    or old.manifest.get("index_version") != version):
+        by_name = {e["name"]: e for e in old.manifest.get("segments", [])}
+        by_name.update((e["name"], e) for e in writer.entries)
+        entries = [by_name[s.name] for s in segments]
         try:
-            entries = _save(directory, sig, root, old,
-                            docs if rewrite_docs else None, files,
-                            passages_arr, hashes if changed else None,
-                            arrays if changed else None, strings if changed else None,
-                            bm25, terms_arr, version)
+            same = {"files": files == old.files, "live": not changed and not writer.new,
+                    "strings": len(writer.strings) == len(old.strings) and bool(old.manifest),
+                    "vocab": len(writer.vocab) == len(old.vocab) and bool(old.manifest)}
+            state = write_state(directory, old.manifest.get("files", {}), files,
+                                view.live, writer.strings, writer.vocab, same)
+            publish(directory, sig, root, entries, state,
+                    {"documents": len(documents), "passages": len(view.passages)}, version)
             report.saved = True
-            if changed:  # serve the annotations from the saved files, memory-mapped
-                arrays = {name: np.load(directory / entries[name]["path"], mmap_mode="r",
-                                        allow_pickle=False) for name in arrays}
+            view = merge(directory, sig, root, view, entries, state, version) or view
         except OSError as exc:
             log.warning("could not save the index in %s (%s); it is kept in memory",
                         directory, exc)
-    table = AnnotationTable(arrays, strings)
-    report.documents, report.passages = len(documents), len(passages)
+    report.documents, report.passages = len(view.documents), len(view.passages)
     report.skipped = tuple(skipped)
     report.files = files
     report.seconds = time.perf_counter() - t0
     log.info("corpus %s: %s", root, report.summary().replace("\n", "; "))
-    return Built(documents, passages, table, tuple(skipped), report, index)
+    return Built(view.documents, view.passages, view.annotations, tuple(skipped), report,
+                 view.index(cfg.get("sparse_threshold")))

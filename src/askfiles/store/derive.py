@@ -1,22 +1,22 @@
-"""What new passages need: their spaCy annotations as columns, and their BM25 terms."""
+"""New segments: their passages' spaCy annotations as columns, BM25 terms and postings."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from array import array
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .. import nlp
+from .. import nlp, split
 from ..index import terms
-from ..records import Annotation
-from .layout import Saved
-from .tables import RAGGED, PassageTable, _empty_arrays, _gather_flat, columns_of
+from ..records import Annotation, Document
+from .segments import Segment, annotation_names, load_segment, postings, write_segment
+from .tables import RAGGED, _concat, _empty_arrays, _gather, _gather_flat, columns_of, text_hash
 
-ANNOTATE_CHUNK = 20_000          # annotations turned into columns at a time
+ANNOTATE_CHUNK = 5_000           # annotations turned into columns at a time
+SEGMENT_PASSAGES = 100_000       # new passages per segment: a build's memory is bounded by it
 PARALLEL_MIN = 1000              # new passages from which annotation uses 2 processes
 Progress = Callable[[dict[str, Any]], None]
 
@@ -31,71 +31,144 @@ def _n_process(cfg: dict[str, Any], new_passages: int) -> int:
 TOKENIZED = 0  # passages tokenized for BM25 by this process (tests count them)
 
 
-def _bm25_of(passages: PassageTable, source: np.ndarray, old: Saved):
-    """The sparse BM25 index of ``passages`` and their term ids (into its vocabulary).
+class SegmentWriter:
+    """Makes an update's new segments: annotations and terms reused by passage text
+    from any segment, the rest annotated and tokenized; each written as it is made."""
 
-    Passages kept from ``old`` (``source >= 0``) reuse their saved terms; the
-    others are tokenized."""
-    global TOKENIZED
-    from ..sparse import SparseBM25
+    def __init__(self, old: list[Segment], strings: list[str], vocab: list[str],
+                 cfg: dict[str, Any], progress: Progress | None, directory: Path | None):
+        self.sources = list(old)          # old segments, then the new ones
+        self.n_old = len(old)
+        self.strings, self.vocab = list(strings), list(vocab)
+        self._lookup: dict[str, int] | None = None
+        self._ids: dict[str, int] | None = None
+        self._hashes: dict[bytes, tuple[int, int]] | None = None
+        self.cfg, self.progress, self.directory = cfg, progress, directory
+        self.entries: list[dict[str, Any]] = []   # manifest entries of the written ones
+        self.annotated = 0
+        self.error: OSError | None = None          # why the rest is kept in memory
 
-    vocab: list[str] = []
-    old_vocab = None
-    keep = source >= 0
-    if old.bm25_dir is not None and old.terms is not None and keep.any():
-        try:
-            old_vocab = json.loads((old.bm25_dir / "vocab.json").read_text("utf-8"))
-        except (OSError, ValueError):
-            old_vocab = None
-    lens = np.zeros(len(passages), dtype=np.int64)
-    if old_vocab is not None:
-        vocab = list(old_vocab)
-        kept_rows = np.flatnonzero(keep)
-        ptr, data = _gather_flat(old.terms_ptr, old.terms, source[kept_rows])
-        lens[kept_rows] = np.diff(ptr)
-        keep_data = (kept_rows, ptr, data)
-    else:
-        keep_data = None
-    ids = {t: i for i, t in enumerate(vocab)}
-    new_rows = np.flatnonzero(~keep) if old_vocab is not None else np.arange(len(passages))
-    flat = array("i")
-    for i in new_rows.tolist():
-        toks = terms(passages.text(i))
-        lens[i] = len(toks)
-        flat.extend([ids.setdefault(t, len(ids)) for t in toks])
-    TOKENIZED += len(new_rows)
-    vocab = list(ids)
-    del ids
-    new_data = np.frombuffer(flat, dtype=np.int32) if len(flat) else np.zeros(0, np.int32)
-    # All term ids in passage order.
-    ptr = np.zeros(len(passages) + 1, dtype=np.int64)
-    np.cumsum(lens, out=ptr[1:])
-    out = np.empty(int(ptr[-1]), dtype=np.int32)
-    if keep_data is not None:
-        kept_rows, kptr, kdata = keep_data
-        klens = np.diff(kptr)
-        dst = np.repeat(ptr[kept_rows], klens) + (
-            np.arange(len(kdata), dtype=np.int64) - np.repeat(kptr[:-1], klens))
-        out[dst] = kdata
-        del dst, kdata
-    if len(new_rows):
-        nlens = lens[new_rows]
-        nptr = np.zeros(len(new_rows) + 1, dtype=np.int64)
-        np.cumsum(nlens, out=nptr[1:])
-        dst = np.repeat(ptr[new_rows], nlens) + (
-            np.arange(len(new_data), dtype=np.int64) - np.repeat(nptr[:-1], nlens))
-        out[dst] = new_data
-        del dst
-    del new_data, flat
-    # Terms no passage holds any more leave the vocabulary (their idf would not be 0).
-    df = np.bincount(out, minlength=len(vocab)) if len(out) else np.zeros(len(vocab), int)
-    if not (df > 0).all():
-        used = np.flatnonzero(df > 0)
-        remap = np.full(len(vocab), -1, dtype=np.int32)
-        remap[used] = np.arange(len(used), dtype=np.int32)
-        out = remap[out]
-        vocab = [vocab[i] for i in used.tolist()]
-    return SparseBM25.from_ids(vocab, out, lens), out
+    @property
+    def new(self) -> list[Segment]:
+        return self.sources[self.n_old:]
+
+    def intern(self, s: str) -> int:
+        if self._lookup is None:
+            self._lookup = {x: i for i, x in enumerate(self.strings)}
+        i = self._lookup.get(s)
+        if i is None:
+            i = self._lookup[s] = len(self.strings)
+            self.strings.append(s)
+        return i
+
+    def _term_ids(self, text: str) -> list[int]:
+        if self._ids is None:
+            self._ids = {t: i for i, t in enumerate(self.vocab)}
+        ids, vocab = self._ids, self.vocab
+        out = []
+        for t in terms(text):
+            i = ids.get(t)
+            if i is None:
+                i = ids[t] = len(vocab)
+                vocab.append(t)
+            out.append(i)
+        return out
+
+    def _known(self) -> dict[bytes, tuple[int, int]]:
+        if self._hashes is None:  # built on first need: a warm start never pays for it
+            self._hashes = {}
+            for k, seg in enumerate(self.sources):
+                hs = np.ascontiguousarray(seg.hashes).view("S16").ravel().tolist()
+                for r, h in enumerate(hs):
+                    self._hashes.setdefault(h, (k, r))
+        return self._hashes
+
+    def add(self, docs: list[dict[str, Any]]) -> Segment:
+        """A new segment of ``docs`` (id, title, text, meta[, passages: (start, end)]):
+        made, written, memory-mapped."""
+        global TOKENIZED
+        rows: list[tuple[int, int, int]] = []
+        for j, d in enumerate(docs):
+            if "passages" not in d:
+                d["passages"] = [(p.start, p.end) for p in split.split_document(
+                    Document(d["id"], d["title"], d["text"], d["meta"]))]
+            rows.extend((j, a, b) for a, b in d["passages"])
+        texts = [docs[j]["text"][a:b] for j, a, b in rows]
+        hashes = [text_hash(t) for t in texts]
+        known = self._known()
+        # Where each row's annotations come from: (segment, row), or -1: annotate it.
+        first: dict[bytes, int] = {}
+        src_seg = np.full(len(rows), -1, dtype=np.int64)
+        src_row = np.zeros(len(rows), dtype=np.int64)
+        todo: list[int] = []
+        for i, h in enumerate(hashes):
+            hit = known.get(h)
+            if hit is not None:
+                src_seg[i], src_row[i] = hit
+            elif h in first:
+                src_seg[i], src_row[i] = -2, first[h]
+            else:
+                first[h] = i
+                todo.append(i)
+        self.annotated += len(todo)
+        pools = [_annotate_columns((texts[i] for i in todo), len(todo), self.cfg,
+                                   self.progress, self.intern)]
+        ids = [self._term_ids(texts[i]) for i in todo]
+        TOKENIZED += len(todo)
+        tlens = [np.asarray([len(x) for x in ids], dtype=np.int64)]
+        tdata = [np.asarray([t for x in ids for t in x], dtype=np.int32)]
+        del ids
+        pos = np.zeros(len(rows), dtype=np.int64)
+        pos[todo] = np.arange(len(todo))
+        base = len(todo)
+        for k in np.unique(src_seg[src_seg >= 0]).tolist():
+            m = np.flatnonzero(src_seg == k)
+            seg = self.sources[k]
+            pools.append(_gather({n: np.asarray(seg.arrays[n]) for n in annotation_names()},
+                                 src_row[m]))
+            ln, data = seg.row_terms(src_row[m])
+            tlens.append(ln)
+            tdata.append(data)
+            pos[m] = base + np.arange(len(m))
+            base += len(m)
+        dup = np.flatnonzero(src_seg == -2)
+        pos[dup] = pos[src_row[dup]]
+        pool = pools[0]
+        for extra in pools[1:]:
+            pool = _concat(pool, extra)
+        del pools
+        arrays = pool if np.array_equal(pos, np.arange(len(rows))) else _gather(pool, pos)
+        lens = np.concatenate(tlens)
+        tptr = np.zeros(len(lens) + 1, dtype=np.int64)
+        np.cumsum(lens, out=tptr[1:])
+        tptr, tdat = _gather_flat(tptr, np.concatenate(tdata), pos)
+        arrays.update(passages=np.asarray(rows, dtype=np.int64).reshape(-1, 3),
+                      hashes=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 16),
+                      terms=tdat.astype(np.int32), doc_len=np.diff(tptr))
+        arrays.update(postings(arrays["terms"], arrays["doc_len"]))
+        meta = [{"id": d["id"], "title": d["title"], "meta": d["meta"]} for d in docs]
+        seg = self._keep(meta, [d["text"] for d in docs], arrays)
+        k = len(self.sources)
+        self.sources.append(seg)
+        for i, h in enumerate(hashes):
+            known.setdefault(h, (k, i))
+        return seg
+
+    def _keep(self, meta: list[dict[str, Any]], texts: list[str],
+              arrays: dict[str, np.ndarray]) -> Segment:
+        """Write the segment and map it back; kept in memory when the folder fails."""
+        if self.directory is not None:
+            try:
+                entry = write_segment(self.directory, meta, texts, arrays)
+                self.entries.append(entry)
+                return load_segment(self.directory, entry, verify=False)
+            except OSError as exc:
+                self.error, self.directory = exc, None
+        blob = "".join(texts).encode("utf-8", "surrogatepass")
+        off = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(t.encode("utf-8", "surrogatepass")) for t in texts], out=off[1:])
+        return Segment(f"memory-{len(self.sources)}", meta, blob,
+                       {**arrays, "text_offsets": off})
 
 
 def _annotate_columns(texts: Iterable[str], total: int, cfg: dict[str, Any],

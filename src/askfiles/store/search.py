@@ -1,0 +1,177 @@
+"""BM25 over the postings of several segments, scored with the statistics of the live passages.
+
+Each segment keeps term frequencies, not weights: a weight depends on the
+number of live passages, a term's document frequency among them and their
+average length, which change with every update. They are worked out per
+query, with the same float64 operations in the same order as
+:meth:`askfiles.sparse.SparseBM25.from_ids`, so the scores are those of a
+fresh build of the same corpus, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+from ..sparse import B, K1
+from .segments import Segment
+
+
+class SegmentedBM25:
+    """Lucene-idf BM25 over segments; the interface of :class:`askfiles.sparse.SparseBM25`."""
+
+    def __init__(self, segments: list[Segment], globs: list[np.ndarray], size: int,
+                 vocab: Sequence[str], k1: float = K1, b: float = B):
+        self.segments, self.globs, self.size = segments, globs, size
+        self.term_ids = {t: i for i, t in enumerate(vocab)}
+        self.k1, self.b = float(k1), float(b)
+        self.deleted = [bool((g < 0).any()) for g in globs]
+        total = sum(int(np.asarray(s.doc_len)[g >= 0].sum()) for s, g in zip(segments, globs))
+        self.avgdl = total / size if size else 0.0  # Python int / int, as rank-bm25
+        # k1 * (1 - b + b * dl / avgdl) per row, in from_ids's order of operations.
+        self.norm = []
+        for s in segments:
+            d = b * np.asarray(s.doc_len)
+            d /= self.avgdl
+            d = (1 - b) + d
+            d *= k1
+            self.norm.append(d)
+        self._local = threading.local()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _postings(self, t: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Term ``t``'s live postings per segment: (segment, local rows, global rows, tf)."""
+        out = []
+        for k, seg in enumerate(self.segments):
+            pt = seg.arrays["post_terms"]
+            j = int(np.searchsorted(pt, t))
+            if j == len(pt) or pt[j] != t:
+                continue
+            ptr = seg.arrays["post_ptr"]
+            a, z = int(ptr[j]), int(ptr[j + 1])
+            rows = np.asarray(seg.arrays["post_rows"][a:z])
+            tf = np.asarray(seg.arrays["post_tf"][a:z])
+            g = self.globs[k][rows]
+            if self.deleted[k]:
+                m = g >= 0
+                rows, g, tf = rows[m], g[m], tf[m]
+            if len(g):
+                out.append((k, rows, g, tf))
+        return out
+
+    def _idf(self, df: int) -> float:
+        n = self.size
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def idf(self, term: str) -> float:
+        """The term's idf, 0 for a term no live passage holds."""
+        t = self.term_ids.get(term)
+        df = sum(len(g) for _, _, g, _ in self._postings(t)) if t is not None else 0
+        return self._idf(df) if df else 0.0
+
+    def _weighted(self, query: Sequence[str]) -> list[tuple[int, list[tuple[np.ndarray,
+                                                                           np.ndarray]]]]:
+        """Per known query term (first-seen order): its count and (global rows, weights)."""
+        out = []
+        k1 = self.k1
+        for term, c in Counter(query).items():
+            t = self.term_ids.get(term)
+            if t is None:
+                continue
+            posts = self._postings(t)
+            df = sum(len(g) for _, _, g, _ in posts)
+            if not df:
+                continue
+            idf = self._idf(df)
+            parts = []
+            for k, rows, g, tf in posts:
+                denom = self.norm[k][rows]
+                denom += tf
+                w = tf * (k1 + 1)
+                w /= denom
+                parts.append((g, idf * w))
+            out.append((c, parts))
+        return out
+
+    def scores(self, query: Sequence[str]) -> np.ndarray:
+        """BM25 score of every live passage (repeated terms count again)."""
+        out = np.zeros(self.size)
+        for c, parts in self._weighted(query):
+            for g, w in parts:
+                out[g] += w if c == 1 else c * w
+        return out
+
+    def _buffer(self) -> np.ndarray:
+        buf = getattr(self._local, "buf", None)
+        if buf is None:  # one zeroed score array per thread, cleaned after each query
+            buf = self._local.buf = np.zeros(self.size)
+        return buf
+
+    def top_k(self, query: Sequence[str], k: int, allowed: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Passage numbers and scores of the ``k`` best passages with a positive score.
+
+        Best first, equal scores by passage number (as ``SparseBM25.top_k``)."""
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
+        terms = self._weighted(query)
+        if not terms or k <= 0 or (allowed is not None and not len(allowed)):
+            return empty
+        buf = self._buffer()
+        rows = []
+        for c, parts in terms:  # in query order, repeats as counts: rank-bm25's sums
+            for g, w in parts:
+                buf[g] += w if c == 1 else c * w
+            rows.append(np.concatenate([g for g, _ in parts]))
+        postings = sum(len(r) for r in rows)
+        if allowed is not None:
+            sel = np.asarray(allowed, dtype=np.int64)
+            sel = sel[buf[sel] > 0]
+        else:
+            # A lower bound of the k-th best score from the rarest terms' passages
+            # (enough of them to hold k passages): only passages above it are sorted.
+            order = sorted(range(len(rows)), key=lambda j: len(rows[j]))
+            parts, size = [], 0
+            for j in order:
+                parts.append(rows[j])
+                size += len(rows[j])
+                if size >= k * len(parts):
+                    break
+            rare = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            vals = buf[rare]
+            kk = k * len(parts)
+            cut = np.partition(vals, len(vals) - kk)[len(vals) - kk] if len(vals) > kk \
+                else vals.min()
+            if len(parts) == len(rows):
+                sel = rare[vals >= cut]
+                sel = np.unique(sel) if len(parts) > 1 else sel
+            elif postings * 8 > self.size:
+                sel = np.flatnonzero(buf >= cut)
+            else:
+                cand = np.concatenate(rows)
+                sel = np.unique(cand[buf[cand] >= cut])
+        top = buf[sel]
+        if postings * 8 > self.size:
+            buf.fill(0.0)
+        else:
+            for r in rows:
+                buf[r] = 0.0
+        if len(top) > k:  # only the best k (ties at the k-th score kept) are sorted
+            cut = np.partition(top, len(top) - k)[len(top) - k]
+            keep = top >= cut
+            sel, top = sel[keep], top[keep]
+        order = np.lexsort((sel, -top))[:k]
+        sel, top = sel[order], top[order]
+        pos = top > 0
+        return sel[pos].astype(np.int64), top[pos]
+
+    def search(self, query: Sequence[str], k: int,
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best passages with a positive score, best first (ties by position)."""
+        ids, vals = self.top_k(query, k, allowed)
+        return list(zip(ids.tolist(), vals.tolist()))

@@ -1,0 +1,238 @@
+"""One segment of the saved index: a folder of documents, passages, annotations and postings.
+
+A segment is written once and never changed (an update writes a new one and
+deletes documents of old ones by leaving them out of the live list, see
+:mod:`.view`). Its files, all in ``gen-<id>/``:
+
+    documents.json          id, title, meta of the segment's documents
+    texts.txt               their texts, UTF-8, one after another
+    text_offsets.npy        byte offset of each text in texts.txt
+    passages.npy            [P, 3] local document number, start, end
+    hashes.npy              [P, 16] passage text hashes (annotations reused by them)
+    tokens.npy ... (+_ptr)  columnar annotations (string ids into the global strings.json)
+    terms.npy, doc_len.npy  each passage's BM25 terms (ids into the global vocab.json)
+    post_*.npy              the postings: sorted term ids, their row pointers,
+                            passage rows and term frequencies
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..records import Document
+from .files import _file_digest, _fsync_dir, _store
+from .tables import RAGGED, AnnotationTable
+
+POSTINGS = ("post_terms", "post_ptr", "post_rows", "post_tf")
+ARRAYS = {"text_offsets": (np.int64, 1), "passages": (np.int64, 2), "hashes": (np.uint8, 2),
+          "terms": (np.int32, 1), "doc_len": (np.int64, 1), "post_terms": (np.int32, 1),
+          "post_ptr": (np.int64, 1), "post_rows": (np.int32, 1), "post_tf": (np.int32, 1),
+          **{k: (np.int64, 1) for k in (r + "_ptr" for r in RAGGED)},
+          **{k: (np.int32, 2) for k in RAGGED}}
+
+
+class IndexDamaged(Exception):
+    """The saved index cannot be used (damaged or incompatible)."""
+
+
+class StoredDocument(Document):
+    """A :class:`Document` whose text stays in the segment's ``texts.txt`` until read."""
+
+    def __init__(self, id: str, title: str, meta: dict[str, Any], texts: Any, a: int, b: int):
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "meta", meta)
+        object.__setattr__(self, "_src", (texts, a, b))
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        texts, a, b = self._src
+        return bytes(texts[a:b]).decode("utf-8", "surrogatepass")
+
+
+def postings(terms: np.ndarray, doc_len: np.ndarray) -> dict[str, np.ndarray]:
+    """The postings of passages given as term ids (passage ``i``: the next ``doc_len[i]``)."""
+    n = len(doc_len)
+    key = np.asarray(terms, dtype=np.int64) * max(n, 1)
+    key += np.repeat(np.arange(n, dtype=np.int64), doc_len)
+    key.sort()
+    first = np.ones(len(key), dtype=bool)
+    if len(key):
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    tf = np.diff(np.append(starts, len(key))).astype(np.int32)
+    key = key[starts]
+    term = key // max(n, 1)
+    rows = (key - term * max(n, 1)).astype(np.int32)
+    uniq, first_of = np.unique(term, return_index=True)
+    ptr = np.append(first_of, len(term)).astype(np.int64)
+    return {"post_terms": uniq.astype(np.int32), "post_ptr": ptr, "post_rows": rows,
+            "post_tf": tf}
+
+
+class Segment:
+    """A segment's arrays (memory-mapped when loaded) and its documents."""
+
+    def __init__(self, name: str, docs: list[dict[str, Any]], texts: Any,
+                 arrays: dict[str, np.ndarray]):
+        self.name, self.docs, self.texts, self.arrays = name, docs, texts, arrays
+        self.passages = arrays["passages"]
+        self.hashes = arrays["hashes"]
+        self.doc_len = arrays["doc_len"]
+        self.terms = arrays["terms"]
+        self.text_offsets = arrays["text_offsets"]
+        # First passage row of each local document (rows are in document order).
+        self.doc_ptr = np.searchsorted(np.asarray(self.passages[:, 0]),
+                                       np.arange(len(docs) + 1)).astype(np.int64)
+        self.terms_ptr = np.zeros(len(self.doc_len) + 1, dtype=np.int64)
+        np.cumsum(self.doc_len, out=self.terms_ptr[1:])
+        self._table: AnnotationTable | None = None
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def table(self, strings: list[str]) -> AnnotationTable:
+        """The segment's annotations (strings: the global table)."""
+        if self._table is None or self._table.strings is not strings:
+            self._table = AnnotationTable({k: self.arrays[k] for k in annotation_names()},
+                                          strings)
+            self._table.strings = strings  # shared, not copied per segment
+        return self._table
+
+    def document(self, i: int) -> StoredDocument:
+        """Local document ``i``, its text read on access."""
+        d = self.docs[i]
+        off = self.text_offsets
+        return StoredDocument(d["id"], d["title"], d["meta"], self.texts, int(off[i]),
+                              int(off[i + 1]))
+
+    def text(self, i: int) -> str:
+        """Local document ``i``'s text."""
+        return bytes(self.texts[int(self.text_offsets[i]):int(self.text_offsets[i + 1])]
+                     ).decode("utf-8", "surrogatepass")
+
+    def row_terms(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The term ids of local rows ``rows``: (lengths, ids in row order)."""
+        from .tables import _gather_flat
+
+        ptr, data = _gather_flat(self.terms_ptr, self.terms, rows)
+        return np.diff(ptr), data
+
+
+def annotation_names() -> list[str]:
+    """The annotation arrays of a segment, as :class:`AnnotationTable` takes them."""
+    return [k for r in RAGGED for k in (r + "_ptr", r)]
+
+
+def write_segment(directory: Path, docs: list[dict[str, Any]], texts: list[str],
+                  arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Write a new segment folder; returns its manifest entry (the folder is complete)."""
+    name = f"gen-{time.time_ns():x}-{os.getpid()}"
+    gdir = directory / name
+    gdir.mkdir(parents=True)
+    files: dict[str, dict[str, Any]] = {}
+
+    def put(key: str, write: Callable[[Path], None], filename: str) -> None:
+        p = gdir / filename
+        write(p)
+        files[key] = {"path": f"{name}/{filename}", "bytes": p.stat().st_size,
+                      "sha256": _file_digest(p)}
+
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    put("texts", lambda p: _store()._write_bytes(p, b"".join(encoded)), "texts.txt")
+    del encoded
+    arrays = {**arrays, "text_offsets": offsets}
+    for key in ARRAYS:
+        put(key, lambda p, a=arrays[key]: _store()._write_npy(p, a), key + ".npy")
+    put("documents", lambda p: _store()._write_json(p, docs), "documents.json")
+    _fsync_dir(gdir)
+    return {"name": name, "documents": len(docs), "passages": int(len(arrays["passages"])),
+            "files": files}
+
+
+def load_segment(directory: Path, entry: dict[str, Any], verify: bool) -> Segment:
+    """The segment a manifest entry names, memory-mapped; IndexDamaged saying why not."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict):
+        raise IndexDamaged("a segment entry of manifest.json is malformed")
+    files = entry["files"]
+
+    def path_of(key: str) -> Path:
+        p = check_entry(directory, files.get(key), key, verify)
+        return p
+
+    arrays = {}
+    for key, (dtype, ndim) in ARRAYS.items():
+        try:
+            arr = np.load(path_of(key), mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise IndexDamaged(f"{key} is not a readable NumPy array ({exc})") from None
+        if arr.dtype != dtype or arr.ndim != ndim:
+            raise IndexDamaged(f"{key} has shape {arr.shape} {arr.dtype}")
+        arrays[key] = arr
+    try:
+        docs = json.loads(path_of("documents").read_bytes().decode("utf-8", "surrogatepass"))
+        for d in docs:
+            str(d["id"]), str(d["title"]), dict(d["meta"])
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise IndexDamaged(f"documents.json is malformed ({exc})") from None
+    tpath = path_of("texts")
+    texts: Any = b""
+    if tpath.stat().st_size:
+        with open(tpath, "rb") as f:   # the map outlives the file (a merge may delete it)
+            texts = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    check_arrays(arrays, len(docs), len(texts))
+    return Segment(str(entry["name"]), docs, texts, arrays)
+
+
+def check_entry(directory: Path, e: Any, key: str, verify: bool) -> Path:
+    """The path of a data file entry, checked (inside the folder, size, checksum)."""
+    if not isinstance(e, dict) or "path" not in e:
+        raise IndexDamaged(f"manifest.json lacks {key}")
+    p = directory / e["path"]
+    parts = Path(e["path"]).parts
+    if not (len(parts) == 2 and parts[0].startswith("gen-")) or \
+            directory.resolve() not in p.resolve().parents:
+        raise IndexDamaged(f"{key} points outside the index folder")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise IndexDamaged(f"{e['path']} is missing ({exc.strerror})") from None
+    if size != e.get("bytes"):
+        raise IndexDamaged(f"{e['path']} has {size} bytes, expected {e.get('bytes')} "
+                           "(truncated or overwritten)")
+    if verify and _file_digest(p) != e.get("sha256"):
+        raise IndexDamaged(f"{e['path']} does not match its checksum")
+    return p
+
+
+def check_arrays(a: dict[str, np.ndarray], n_docs: int, n_bytes: int) -> None:
+    """Shapes and pointers agree (cheap checks: no pass over the big arrays)."""
+    p = a["passages"]
+    n = len(p)
+    off = a["text_offsets"]
+    if len(off) != n_docs + 1 or (n_docs and (off[0] != 0 or off[-1] != n_bytes)):
+        raise IndexDamaged("text offsets do not match texts.txt")
+    if p.shape[1:] != (3,) or a["hashes"].shape != (n, 16) or len(a["doc_len"]) != n:
+        raise IndexDamaged("passages, hashes and terms differ in number")
+    if n and (p[0, 0] != 0 or p[-1, 0] >= n_docs or p[:, 1].min() < 0):
+        raise IndexDamaged("passage offsets fall outside their documents")
+    for name, width in RAGGED.items():
+        ptr, data = a[name + "_ptr"], a[name]
+        if len(ptr) != n + 1 or ptr[0] != 0 or ptr[-1] != len(data) or \
+                data.shape[1:] != (width,):
+            raise IndexDamaged(f"{name} row pointers are inconsistent")
+    if int(np.sum(a["doc_len"])) != len(a["terms"]):
+        raise IndexDamaged("saved terms do not match the passages")
+    pt, pp = a["post_terms"], a["post_ptr"]
+    if len(pp) != len(pt) + 1 or (len(pp) and (pp[0] != 0 or pp[-1] != len(a["post_rows"]))) \
+            or len(a["post_tf"]) != len(a["post_rows"]):
+        raise IndexDamaged("postings are inconsistent")

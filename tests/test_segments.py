@@ -1,0 +1,205 @@
+"""The segment index: an update writes one new segment, deletions hide passages,
+merges answer identically, and scores equal a fresh build of the same corpus."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from askfiles import nlp, store
+from askfiles.index import terms
+from askfiles.records import Annotation
+from askfiles.store import derive, merge, open_corpus
+from docmaker import write
+
+WORDS = ("harbour bridge mill otter lantern river tower abbey bell weaver loom "
+         "festival granite quarry ferry beacon orchard cider salmon heron market "
+         "chapel canal lock barge kiln pottery smithy forge").split()
+
+
+def cheap(texts, setting="", batch_size=64, n_process=1, **_):
+    """One token per word, one sentence, no entities: annotation is not under test here."""
+    for t in texts:
+        nlp.ANNOTATED += 1
+        spans = [(m.start(), m.end()) for m in __import__("re").finditer(r"\S+", t)]
+        n = len(spans)
+        yield Annotation(tuple(a for a, _ in spans), tuple(b for _, b in spans),
+                         tuple(t[a:b].lower() for a, b in spans), ("X",) * n, ("dep",) * n,
+                         tuple(range(n)), ((0, n),) if n else (), (), ())
+
+
+@pytest.fixture
+def cheap_nlp(monkeypatch):
+    monkeypatch.setattr(nlp, "annotate", cheap)
+
+
+def text_of(rng: random.Random, name: str) -> str:
+    paras = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 25))) + "."
+             for _ in range(rng.randint(1, 4))]
+    return f"{name}\n\n" + "\n\n".join(paras) + "\n"
+
+
+def folder_digests(index: Path) -> dict[str, dict[str, str]]:
+    """Every gen-* folder's files and their sha256."""
+    return {g.name: {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                     for p in sorted(g.iterdir())}
+            for g in index.iterdir() if g.name.startswith("gen-")}
+
+
+def segments_of(index: Path) -> list[str]:
+    return [s["name"] for s in json.loads((index / "manifest.json").read_text())["segments"]]
+
+
+def same_hits(a, b, questions, k=10) -> None:
+    """Same top-k passages (document, n) and scores to 1e-9, and the same idf."""
+    for q in questions:
+        qt = terms(q)
+        ha, hb = a.index.search(qt, k), b.index.search(qt, k)
+        assert [(a.passages[i].doc_id, a.passages[i].n) for i, _ in ha] == \
+            [(b.passages[i].doc_id, b.passages[i].n) for i, _ in hb], q
+        assert np.allclose([s for _, s in ha], [s for _, s in hb], rtol=0, atol=1e-9), q
+        assert all(abs(a.index.idf(t) - b.index.idf(t)) < 1e-9 for t in qt)
+
+
+def fresh(folder: Path, tmp_path: Path, cfg: dict) -> store.Built:
+    return open_corpus(folder, {**cfg, "index_dir": str(tmp_path / f"fresh{random.random()}")})
+
+
+def test_an_edit_writes_one_segment_and_leaves_the_others_byte_identical(tmp_path, cheap_nlp,
+                                                                         monkeypatch):
+    monkeypatch.setattr(derive, "SEGMENT_PASSAGES", 10)
+    rng = random.Random(1)
+    folder = tmp_path / "corpus"
+    for i in range(12):
+        write(folder, f"d{i:02}.txt", text_of(rng, f"Doc {i}"))
+    index = folder / ".askfiles"
+    first = open_corpus(folder, {})
+    segs = segments_of(index)
+    assert len(segs) >= 2                         # the first build, in batches
+    before = folder_digests(index)
+    write(folder, "d03.txt", text_of(rng, "Doc 3 again") + "\nThe zeppelin hangar.\n")
+    updated = open_corpus(folder, {})
+    assert updated.report.files_read == 1
+    after = folder_digests(index)
+    new = set(segments_of(index)) - set(segs)
+    assert len(new) == 1 and set(segments_of(index)) - new == set(segs)
+    for name in segs:                             # unchanged segments: not rewritten
+        assert after[name] == before[name]
+    assert updated.index.search(terms("zeppelin hangar"), 3)[0][0] in \
+        [i for i, p in enumerate(updated.passages) if p.doc_id == "d03.txt"]
+    assert [d.id for d in updated.documents] == [d.id for d in first.documents]
+
+
+def test_a_deleted_document_hides_its_passages_without_a_new_segment(tmp_path, cheap_nlp):
+    folder = tmp_path / "corpus"
+    write(folder, "a.txt", "Alpha\n\nThe zeppelin hangar at Cardington.\n")
+    write(folder, "b.txt", "Beta\n\nThe granite quarry at Penryn.\n")
+    for name in "cde":                            # (a fifth deleted: no rewrite, see merge)
+        write(folder, f"{name}.txt", f"{name}\n\nThe {name} ferry crossing.\n")
+    index = folder / ".askfiles"
+    open_corpus(folder, {})
+    segs = segments_of(index)
+    (folder / "a.txt").unlink()
+    built = open_corpus(folder, {"sparse_threshold": 0})
+    assert segments_of(index) == segs             # only the live list changed
+    assert [d.id for d in built.documents] == ["b.txt", "c.txt", "d.txt", "e.txt"]
+    assert built.index.search(terms("zeppelin"), 5) == [] and built.index.idf("zeppelin") == 0
+    assert [p.doc_id for p in built.passages] == ["b.txt", "c.txt", "d.txt", "e.txt"]
+    assert built.index.search(terms("granite quarry"), 5)[0][0] == 0
+    (folder / "b.txt").unlink()                   # two of five: the segment is rewritten
+    built = open_corpus(folder, {"sparse_threshold": 0})
+    [seg] = segments_of(index)
+    assert seg not in segs and [d.id for d in built.documents] == ["c.txt", "d.txt", "e.txt"]
+
+
+@pytest.mark.parametrize("threshold", [0, 20000])
+def test_segmented_scores_equal_a_fresh_build_through_random_updates(tmp_path, cheap_nlp,
+                                                                     monkeypatch, threshold):
+    monkeypatch.setattr(derive, "SEGMENT_PASSAGES", 15)
+    monkeypatch.setattr(merge, "FACTOR", 3)       # merges happen within a few updates
+    rng = random.Random(threshold + 7)
+    folder = tmp_path / "corpus"
+    names = [f"f{i:03}.txt" for i in range(30)]
+    for name in names:
+        write(folder, name, text_of(rng, name))
+    cfg = {"sparse_threshold": threshold}
+    questions = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
+                 for _ in range(25)]
+    built = open_corpus(folder, cfg)
+    seen_segments = set()
+    for step in range(8):
+        for _ in range(rng.randint(1, 4)):
+            name = rng.choice(names + [f"new{step}-{rng.randint(0, 99)}.txt"])
+            if (folder / name).exists() and rng.random() < 0.3:
+                (folder / name).unlink()
+            else:
+                write(folder, name, text_of(rng, name))
+        built = open_corpus(folder, cfg)
+        seen_segments |= set(segments_of(folder / ".askfiles"))
+        other = fresh(folder, tmp_path, cfg)
+        assert [d.id for d in built.documents] == [d.id for d in other.documents]
+        assert list(built.passages) == list(other.passages)
+        assert list(built.annotations) == list(other.annotations)
+        same_hits(built, other, questions)
+        again = open_corpus(folder, cfg)          # as loaded from the saved segments
+        same_hits(again, other, questions)
+    assert len(seen_segments) > len(segments_of(folder / ".askfiles")) + 3
+
+
+def test_a_merge_answers_identically(tmp_path, cheap_nlp, monkeypatch):
+    monkeypatch.setattr(derive, "SEGMENT_PASSAGES", 4)
+    rng = random.Random(3)
+    folder = tmp_path / "corpus"
+    for i in range(20):
+        write(folder, f"m{i:02}.txt", text_of(rng, f"M {i}"))
+    cfg = {"sparse_threshold": 0}
+    monkeypatch.setattr(merge, "FACTOR", 1000)    # no merge yet
+    before = open_corpus(folder, cfg)
+    index = folder / ".askfiles"
+    n_before = len(segments_of(index))
+    assert n_before > 4
+    saved = store._load_saved(index, store.signatures(nlp_cfg()), folder)
+    monkeypatch.setattr(merge, "FACTOR", 2)
+    monkeypatch.setattr(derive, "SEGMENT_PASSAGES", 1000)  # the segments now count as small
+    assert merge.plan(saved.view)
+    write(folder, "m05.txt", text_of(rng, "M 5 edited"))
+    after = open_corpus(folder, cfg)              # the update, then the merge
+    assert len(segments_of(index)) < n_before
+    other = fresh(folder, tmp_path, cfg)
+    questions = [" ".join(rng.choice(WORDS) for _ in range(3)) for _ in range(20)]
+    same_hits(after, other, questions)
+    same_hits(open_corpus(folder, cfg), other, questions)
+    assert list(after.annotations) == list(other.annotations)
+    assert [d.id for d in after.documents] == [d.id for d in before.documents]
+
+
+def nlp_cfg() -> dict:
+    from askfiles.config import load_config
+
+    return load_config({})
+
+
+def test_a_reader_maps_only_the_segments_it_does_not_have(tmp_path, cheap_nlp, monkeypatch):
+    from askfiles.published import load_published
+
+    monkeypatch.setattr(derive, "SEGMENT_PASSAGES", 5)
+    rng = random.Random(5)
+    folder = tmp_path / "corpus"
+    for i in range(10):
+        write(folder, f"r{i}.txt", text_of(rng, f"R {i}"))
+    open_corpus(folder, {})
+    one = load_published(folder, {})
+    write(folder, "r4.txt", text_of(rng, "R 4 edited"))
+    open_corpus(folder, {})
+    two = load_published(folder, {})
+    old = {s.name: s for s in one.annotations.segments}
+    new = {s.name: s for s in two.annotations.segments}
+    kept = set(old) & set(new)
+    assert kept and len(new) == len(kept) + 1
+    assert all(new[name] is old[name] for name in kept)     # not loaded again
+    assert [d.text for d in two.documents] == [d.text for d in open_corpus(folder, {}).documents]
