@@ -22,7 +22,13 @@ Per size, each step in a fresh process:
 3. ``start``: ``Engine.from_folder`` from the saved index (nothing may be
    annotated or tokenized), one warm-up ``ask``; wall time and RSS. Then
    ``Engine.ask`` over SQuAD dev questions (p50/p99, CPU p50) and the retrieval
-   step alone.
+   step alone; anonymous (RssAnon) and total resident memory after them.
+4. ``edit`` (after start): one file of the corpus gets a new sentence; the
+   builder's update (``Engine.from_folder``, as the watcher runs it) until a
+   question about the new sentence is answered from that file: seconds, bytes
+   written to the index folder (new files) and by the process (``/proc/self/io``
+   ``wchar``), segments before and after. The file is then put back (a second
+   update, also timed).
 
     .venv/bin/python benchmarks/store_scale.py --sizes 10000 100000 1000000
 """
@@ -136,7 +142,67 @@ def worker(n: int, n_queries: int) -> dict:
     out.update(queries=len(qs), ask_p50_ms=pct(ask, 50), ask_p99_ms=pct(ask, 99),
                ask_cpu_p50_ms=pct(cpu, 50), retrieval_p50_ms=pct(retr, 50),
                retrieval_p99_ms=pct(retr, 99), analyse_p50_ms=pct(analyse, 50),
-               rss_mb=rss_mb(), peak_rss_mb=peak_rss_mb(), load_avg=os.getloadavg()[0])
+               rss_mb=rss_mb(), peak_rss_mb=peak_rss_mb(), load_avg=os.getloadavg()[0],
+               **rss_parts_mb())
+    return out
+
+
+def rss_parts_mb() -> dict:
+    """RssAnon and RssFile of this process now (MB): mapped index pages are RssFile."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("RssAnon:", "RssFile:", "VmRSS:")):
+                key, val = line.split(":")
+                out[key] = int(val.split()[0]) / 1e3
+    return {"rss_anon_mb": out.get("RssAnon", 0.0), "rss_file_mb": out.get("RssFile", 0.0),
+            "rss_total_mb": out.get("VmRSS", 0.0)}
+
+
+def _wchar() -> int:
+    with open("/proc/self/io") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("wchar:"))
+
+
+def _index_files(n: int) -> dict[str, int]:
+    return {str(p): p.stat().st_size for p in index_dir(n).rglob("*") if p.is_file()}
+
+
+def edit(n: int) -> dict:
+    """One file edited: seconds until a question about it is answered, bytes written."""
+    from askfiles.engine import Engine
+
+    cheap_mode()
+    folder = corpus_dir(n)
+    path = sorted(folder.iterdir())[len(list(folder.iterdir())) // 2]
+    if path.is_dir():
+        path = sorted(p for p in path.rglob("*.txt"))[0]
+    original = path.read_text(encoding="utf-8")
+    out = {"edited": path.name}
+    try:
+        for label, text in (("edit", original + "\nThe zeppelin Quixotica moored at "
+                                                 "Cardington in 1931.\n"), ("restore", original)):
+            before, w0 = _index_files(n), _wchar()
+            segs0 = len(json.loads((index_dir(n) / "manifest.json").read_text())["segments"])
+            t0 = time.perf_counter()
+            path.write_text(text, encoding="utf-8")
+            engine = Engine.from_folder(folder, config(n))
+            if label == "edit":
+                hit = engine.index.search(["quixotica"], 1)
+                assert hit and engine.passages[hit[0][0]].doc_id == path.name, hit
+            secs = time.perf_counter() - t0
+            after = _index_files(n)
+            new_bytes = sum(v for k, v in after.items() if before.get(k) != v)
+            segs = len(json.loads((index_dir(n) / "manifest.json").read_text())["segments"])
+            out.update({f"{label}_s": secs, f"{label}_written_mb": new_bytes / 1e6,
+                        f"{label}_wchar_mb": (_wchar() - w0) / 1e6,
+                        f"{label}_segments": f"{segs0} -> {segs}",
+                        f"{label}_annotated": engine.corpus.report.passages_annotated})
+            del engine
+    finally:
+        if path.read_text(encoding="utf-8") != original:
+            path.write_text(original, encoding="utf-8")
+    out["load_avg_edit"] = os.getloadavg()[0]
     return out
 
 
@@ -150,17 +216,21 @@ def _child(args: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--rebuild", action="store_true", help="build the index again")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--build", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--edit", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.build:
         print(json.dumps(build(args.build)))
         return
     if args.worker:
         print(json.dumps(worker(args.worker, args.queries)))
+        return
+    if args.edit:
+        print(json.dumps(edit(args.edit)))
         return
     rows = []
     for n in sorted(args.sizes):
@@ -170,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
             info = _child(["--build", str(n)])
             info_path.write_text(json.dumps(info))
         info = json.loads(info_path.read_text())
-        r = {**info, **_child(["--worker", str(n), "--queries", str(args.queries)]), "size": n}
+        r = {**info, **_child(["--worker", str(n), "--queries", str(args.queries)]),
+             **_child(["--edit", str(n)]), "size": n}
         rows.append(r)
         print(f"  {n:>9,}: build {info['build_s']:.0f} s, start-up {r['startup_s']:.2f} s, "
               f"RSS {r['startup_rss_mb']:.0f} MB, ask p50 {r['ask_p50_ms']:.2f} ms",
@@ -187,6 +258,15 @@ def main(argv: list[str] | None = None) -> None:
               f"| {r['ask_p50_ms']:.2f} | {r['ask_p99_ms']:.2f} | {r['ask_cpu_p50_ms']:.2f} "
               f"| {r['retrieval_p50_ms']:.3f} | {r['retrieval_p99_ms']:.3f} "
               f"| {r['analyse_p50_ms']:.2f} | {r['index_kind']} | {r['load_avg']:.1f} |")
+    print("\n| passages | build peak RSS MB | RssAnon after questions MB | RSS total MB "
+          "| questions | edit: answerable s | written MB (new files) | wchar MB | segments "
+          "| restore s | load avg |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    for r in rows:
+        print(f"| {r['passages']:,} | {r['build_peak_rss_mb']:.0f} | {r['rss_anon_mb']:.0f} "
+              f"| {r['rss_total_mb']:.0f} | {r['queries']} | {r['edit_s']:.2f} "
+              f"| {r['edit_written_mb']:.1f} | {r['edit_wchar_mb']:.1f} | {r['edit_segments']} "
+              f"| {r['restore_s']:.2f} | {r['load_avg_edit']:.1f} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

@@ -185,7 +185,7 @@ def run_operation(op, gen_mode, mode: str, spec, engine, writes: bool, headers=N
         if mode == "positive" and op.method.upper() in ("PUT", "DELETE") and not writes:
             # Writes are off on this app: 403, or 404 for an id with a control
             # character, which no route takes ("0\n").
-            doc_id = str((case.path_parameters or {}).get("doc_id", ""))
+            doc_id = str((case.path_parameters or {}).get("id", ""))  # the spec's name
             routed = not any(ord(c) < 32 or c == "\x7f" for c in doc_id)
             assert resp.status_code == 403 or (resp.status_code == 404 and not routed), \
                 resp.text
