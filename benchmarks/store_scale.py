@@ -178,7 +178,7 @@ def edit(n: int) -> dict:
     if path.is_dir():
         path = sorted(p for p in path.rglob("*.txt"))[0]
     original = path.read_text(encoding="utf-8")
-    out = {"edited": path.name}
+    out = {"edited": path.relative_to(folder).as_posix()}
     try:
         for label, text in (("edit", original + "\nThe zeppelin Quixotica moored at "
                                                  "Cardington in 1931.\n"), ("restore", original)):
@@ -189,7 +189,8 @@ def edit(n: int) -> dict:
             engine = Engine.from_folder(folder, config(n))
             if label == "edit":
                 hit = engine.index.search(["quixotica"], 1)
-                assert hit and engine.passages[hit[0][0]].doc_id == path.name, hit
+                doc_id = path.relative_to(folder).as_posix()
+                assert hit and engine.passages[hit[0][0]].doc_id == doc_id, hit
             secs = time.perf_counter() - t0
             after = _index_files(n)
             new_bytes = sum(v for k, v in after.items() if before.get(k) != v)

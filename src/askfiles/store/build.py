@@ -17,7 +17,7 @@ from .. import split
 from ..config import load_config
 from ..load import (Skipped, check_file, check_link, check_name, check_regular, check_root,
                     corpus_files, document_of, read_file, shown_id, skip_reason)
-from ..records import Annotation, Document, corpus_version
+from ..records import Annotation, Document
 from . import derive
 from .derive import Progress, SegmentWriter
 from .files import _locked, _tag_cache_dir, index_dir
@@ -250,7 +250,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     report.passages_reused = len(view.passages) - writer.annotated
     version = None if changed else old.manifest.get("index_version")
     if not isinstance(version, str) or not version:
-        version = corpus_version(documents)
+        version = view.version()
     report.version = version
 
     # 3. Publish: the new segments' entries, the state files, the manifest last.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -146,7 +147,10 @@ class SegmentWriter:
                       hashes=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 16),
                       terms=tdat.astype(np.int32), doc_len=np.diff(tptr))
         arrays.update(postings(arrays["terms"], arrays["doc_len"]))
-        meta = [{"id": d["id"], "title": d["title"], "meta": d["meta"]} for d in docs]
+        # Each text's SHA-1 kept: index_version is then worked out without reading texts.
+        meta = [{"id": d["id"], "title": d["title"], "meta": d["meta"],
+                 "sha1": hashlib.sha1(d["text"].encode("utf-8", "surrogatepass")).hexdigest()}
+                for d in docs]
         seg = self._keep(meta, [d["text"] for d in docs], arrays)
         k = len(self.sources)
         self.sources.append(seg)

@@ -4,7 +4,7 @@ A segment is written once and never changed (an update writes a new one and
 deletes documents of old ones by leaving them out of the live list, see
 :mod:`.view`). Its files, all in ``gen-<id>/``:
 
-    documents.json          id, title, meta of the segment's documents
+    documents.json          id, title, meta and text SHA-1 of the segment's documents
     texts.txt               their texts, UTF-8, one after another
     text_offsets.npy        byte offset of each text in texts.txt
     passages.npy            [P, 3] local document number, start, end

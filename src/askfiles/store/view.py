@@ -8,6 +8,7 @@ passages in order), and so are ties in the ranking.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -85,6 +86,22 @@ class View:
             self.globs.append(g)
         self.passages = PassageTable(self.documents, doc, start, end)
         self.annotations = SegmentedAnnotations(segments, self.seg_of, self.local_of, strings)
+
+    def version(self) -> str:
+        """``records.corpus_version`` of the live documents, from their saved text hashes."""
+        pairs = []
+        for s, d in self.live.tolist():
+            doc = self.segments[s].docs[d]
+            sha = doc.get("sha1")
+            if not isinstance(sha, str):  # (not saved: read the text)
+                sha = hashlib.sha1(self.segments[s].text(d).encode("utf-8", "surrogatepass")
+                                   ).hexdigest()
+            pairs.append((doc["id"], sha))
+        h = hashlib.sha1()
+        for doc_id, sha in sorted(pairs):
+            h.update(doc_id.encode("utf-8", "surrogatepass") + b"\0")
+            h.update(bytes.fromhex(sha))
+        return h.hexdigest()[:8]
 
     def live_rows(self, k: int) -> int:
         """Live passages of segment ``k``."""
