@@ -1,11 +1,14 @@
 """BM25 over the postings of several segments, scored with the statistics of the live passages.
 
-Each segment keeps term frequencies, not weights: a weight depends on the
+Each segment saves term frequencies, not weights: a weight depends on the
 number of live passages, a term's document frequency among them and their
-average length, which change with every update. They are worked out per
-query, with the same float64 operations in the same order as
-:meth:`askfiles.sparse.SparseBM25.from_ids`, so the scores are those of a
-fresh build of the same corpus, bit for bit.
+average length, which change with every update. A term's weights are worked
+out the first time a question uses it (and kept, up to :data:`CACHE_POSTINGS`
+postings), with the same float64 operations in the same order as
+:meth:`askfiles.sparse.SparseBM25.from_ids`, so the scores are those of a fresh
+build of the same corpus, bit for bit. Working them all out when a version is
+loaded would take seconds at a million passages; one term's take microseconds
+to a few milliseconds.
 """
 
 from __future__ import annotations
@@ -20,83 +23,94 @@ import numpy as np
 from ..sparse import B, K1
 from .segments import Segment
 
+CACHE_POSTINGS = 40_000_000      # weighted postings kept (12 bytes each), then worked out per query
+
 
 class SegmentedBM25:
     """Lucene-idf BM25 over segments; the interface of :class:`askfiles.sparse.SparseBM25`."""
 
     def __init__(self, segments: list[Segment], globs: list[np.ndarray], size: int,
                  vocab: Sequence[str], k1: float = K1, b: float = B):
-        self.segments, self.globs, self.size = segments, globs, size
+        self.size, self.globs = size, globs
         self.term_ids = {t: i for i, t in enumerate(vocab)}
         self.k1, self.b = float(k1), float(b)
+        self.df = np.zeros(len(vocab), dtype=np.int64)
         self.deleted = [bool((g < 0).any()) for g in globs]
-        total = sum(int(np.asarray(s.doc_len)[g >= 0].sum()) for s, g in zip(segments, globs))
+        total = 0
+        self.posts = []
+        for seg, g, deleted in zip(segments, globs, self.deleted):
+            a = seg.arrays
+            terms, ptr = np.asarray(a["post_terms"]), np.asarray(a["post_ptr"])
+            rows, tf = np.asarray(a["post_rows"]), np.asarray(a["post_tf"])
+            if deleted and len(rows):  # live postings per term
+                self.df[terms] += np.add.reduceat((g[rows] >= 0).astype(np.int64), ptr[:-1])
+            else:
+                self.df[terms] += np.diff(ptr)
+            total += int(np.asarray(seg.doc_len)[g >= 0].sum())
+            self.posts.append((terms, ptr, rows, tf))
         self.avgdl = total / size if size else 0.0  # Python int / int, as rank-bm25
+        n = size
+        # Lucene's idf, with math.log exactly as LuceneBM25 computes it.
+        self.idf_values = np.array([math.log(1.0 + (n - d + 0.5) / (d + 0.5)) if d else 0.0
+                                    for d in self.df.tolist()], dtype=np.float64)
         # k1 * (1 - b + b * dl / avgdl) per row, in from_ids's order of operations.
         self.norm = []
-        for s in segments:
-            d = b * np.asarray(s.doc_len)
+        for seg in segments:
+            d = b * np.asarray(seg.doc_len)
             d /= self.avgdl
             d = (1 - b) + d
             d *= k1
             self.norm.append(d)
+        self._cache: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._cached = 0
         self._local = threading.local()
 
     def __len__(self) -> int:
         return self.size
 
-    def _postings(self, t: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
-        """Term ``t``'s live postings per segment: (segment, local rows, global rows, tf)."""
-        out = []
-        for k, seg in enumerate(self.segments):
-            pt = seg.arrays["post_terms"]
-            j = int(np.searchsorted(pt, t))
-            if j == len(pt) or pt[j] != t:
-                continue
-            ptr = seg.arrays["post_ptr"]
-            a, z = int(ptr[j]), int(ptr[j + 1])
-            rows = np.asarray(seg.arrays["post_rows"][a:z])
-            tf = np.asarray(seg.arrays["post_tf"][a:z])
-            g = self.globs[k][rows]
-            if self.deleted[k]:
-                m = g >= 0
-                rows, g, tf = rows[m], g[m], tf[m]
-            if len(g):
-                out.append((k, rows, g, tf))
-        return out
-
-    def _idf(self, df: int) -> float:
-        n = self.size
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-
     def idf(self, term: str) -> float:
         """The term's idf, 0 for a term no live passage holds."""
         t = self.term_ids.get(term)
-        df = sum(len(g) for _, _, g, _ in self._postings(t)) if t is not None else 0
-        return self._idf(df) if df else 0.0
+        return float(self.idf_values[t]) if t is not None else 0.0
+
+    def _term(self, t: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Term ``t``'s live postings: (global rows, weights) per segment holding it."""
+        hit = self._cache.get(t)
+        if hit is not None:
+            return hit
+        out, k1, idf, size = [], self.k1, float(self.idf_values[t]), 0
+        for k, (terms, ptr, rows, tf) in enumerate(self.posts):
+            j = int(np.searchsorted(terms, t))
+            if j == len(terms) or terms[j] != t:
+                continue
+            a, z = int(ptr[j]), int(ptr[j + 1])
+            r, f = rows[a:z], tf[a:z]
+            g = self.globs[k][r]
+            if self.deleted[k]:
+                m = g >= 0
+                r, g, f = r[m], g[m], f[m]
+            if not len(g):
+                continue
+            # rank-bm25: idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)))
+            denom = self.norm[k][r]
+            denom += f
+            w = f * (k1 + 1)
+            w /= denom
+            out.append((g.astype(np.int32), idf * w))
+            size += len(g)
+        if self._cached + size <= CACHE_POSTINGS:
+            self._cache[t] = out
+            self._cached += size
+        return out
 
     def _weighted(self, query: Sequence[str]) -> list[tuple[int, list[tuple[np.ndarray,
                                                                            np.ndarray]]]]:
         """Per known query term (first-seen order): its count and (global rows, weights)."""
         out = []
-        k1 = self.k1
         for term, c in Counter(query).items():
             t = self.term_ids.get(term)
-            if t is None:
-                continue
-            posts = self._postings(t)
-            df = sum(len(g) for _, _, g, _ in posts)
-            if not df:
-                continue
-            idf = self._idf(df)
-            parts = []
-            for k, rows, g, tf in posts:
-                denom = self.norm[k][rows]
-                denom += tf
-                w = tf * (k1 + 1)
-                w /= denom
-                parts.append((g, idf * w))
-            out.append((c, parts))
+            if t is not None and self.df[t]:
+                out.append((c, self._term(t)))
         return out
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
@@ -127,7 +141,7 @@ class SegmentedBM25:
         for c, parts in terms:  # in query order, repeats as counts: rank-bm25's sums
             for g, w in parts:
                 buf[g] += w if c == 1 else c * w
-            rows.append(np.concatenate([g for g, _ in parts]))
+            rows.append(parts[0][0] if len(parts) == 1 else np.concatenate([g for g, _ in parts]))
         postings = sum(len(r) for r in rows)
         if allowed is not None:
             sel = np.asarray(allowed, dtype=np.int64)
