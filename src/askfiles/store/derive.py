@@ -33,8 +33,7 @@ TOKENIZED = 0  # passages tokenized for BM25 by this process (tests count them)
 
 
 class SegmentWriter:
-    """Makes an update's new segments: annotations and terms reused by passage text
-    from any segment, the rest annotated and tokenized; each written as it is made."""
+    """Makes an update's new segments, reusing annotations and terms by passage text."""
 
     def __init__(self, old: list[Segment], strings: list[str], vocab: list[str],
                  cfg: dict[str, Any], progress: Progress | None, directory: Path | None):
@@ -85,8 +84,7 @@ class SegmentWriter:
         return self._hashes
 
     def add(self, docs: list[dict[str, Any]]) -> Segment:
-        """A new segment of ``docs`` (id, title, text, meta[, passages: (start, end)]):
-        made, written, memory-mapped."""
+        """A new segment of ``docs`` (id, title, text, meta[, passages]), written and mapped."""
         global TOKENIZED
         rows: list[tuple[int, int, int]] = []
         for j, d in enumerate(docs):

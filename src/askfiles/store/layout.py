@@ -215,9 +215,7 @@ def _check_ids(seg: Segment, n_strings: int, n_vocab: int) -> None:
 def write_state(directory: Path, old: dict[str, Any], files: dict[str, Any],
                 live: np.ndarray, strings: list[str], vocab: list[str],
                 same: dict[str, bool]) -> dict[str, Any]:
-    """The state files (fingerprints, live list, strings, vocabulary) in a new folder.
-
-    Those ``same`` marks unchanged are not written again: the old entry is kept."""
+    """The state files in a new folder; those ``same`` marks unchanged keep their old entry."""
     entries = {k: old[k] for k in STATE if same.get(k) and k in old}
     todo = [k for k in STATE if k not in entries]
     if not todo:

@@ -49,8 +49,7 @@ def plan(view: View) -> list[list[int]]:
 
 def merged(view: View, group: list[int]) -> tuple[list[dict[str, Any]], list[str],
                                                    dict[str, np.ndarray], np.ndarray]:
-    """The live documents of the group's segments as one segment, in corpus order:
-    (documents, texts, arrays, their positions in the live list)."""
+    """The group's live documents as one segment: (documents, texts, arrays, live positions)."""
     at = np.flatnonzero(np.isin(view.live[:, 0], group))
     docs, texts, seg_of, row_of, rows = [], [], [], [], []
     for j, (k, d) in enumerate(view.live[at].tolist()):

@@ -23,7 +23,7 @@ import numpy as np
 from ..sparse import B, K1
 from .segments import Segment
 
-CACHE_POSTINGS = 40_000_000      # weighted postings kept (12 bytes each), then worked out per query
+CACHE_POSTINGS = 40_000_000      # weighted postings kept (12 bytes each); beyond: per query
 
 
 class SegmentedBM25:
@@ -129,9 +129,7 @@ class SegmentedBM25:
 
     def top_k(self, query: Sequence[str], k: int, allowed: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
-        """Passage numbers and scores of the ``k`` best passages with a positive score.
-
-        Best first, equal scores by passage number (as ``SparseBM25.top_k``)."""
+        """The ``k`` best passages with a positive score, as ``SparseBM25.top_k`` gives them."""
         empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
         terms = self._weighted(query)
         if not terms or k <= 0 or (allowed is not None and not len(allowed)):

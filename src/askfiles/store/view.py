@@ -31,7 +31,8 @@ class SegmentedAnnotations(Sequence[Annotation]):
     @property
     def arrays(self) -> dict[str, np.ndarray]:
         """Every segment's annotation arrays, keyed ``<segment number>:<name>``."""
-        return {f"{k}:{name}": a for k, t in enumerate(self.tables) for name, a in t.arrays.items()}
+        return {f"{k}:{name}": a for k, t in enumerate(self.tables)
+                for name, a in t.arrays.items()}
 
     def __len__(self) -> int:
         return len(self.seg_of)
