@@ -13,7 +13,7 @@ import numpy as np
 from .. import nlp, split
 from ..index import terms
 from ..records import Annotation, Document
-from .segments import Segment, annotation_names, load_segment, postings, write_segment
+from .segments import Segment, load_segment, postings, write_segment
 from .tables import RAGGED, _concat, _empty_arrays, _gather, _gather_flat, columns_of, text_hash
 
 ANNOTATE_CHUNK = 5_000           # annotations turned into columns at a time
@@ -123,8 +123,7 @@ class SegmentWriter:
         for k in np.unique(src_seg[src_seg >= 0]).tolist():
             m = np.flatnonzero(src_seg == k)
             seg = self.sources[k]
-            pools.append(_gather({n: np.asarray(seg.arrays[n]) for n in annotation_names()},
-                                 src_row[m]))
+            pools.append(seg.rows_of(src_row[m]))
             ln, data = seg.row_terms(src_row[m])
             tlens.append(ln)
             tdata.append(data)

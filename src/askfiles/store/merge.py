@@ -19,7 +19,7 @@ import numpy as np
 
 from . import derive
 from .layout import publish, write_state
-from .segments import Segment, annotation_names, load_segment, postings, write_segment
+from .segments import Segment, load_segment, postings, write_segment
 from .tables import _concat, _gather, _gather_flat
 from .view import View
 
@@ -67,8 +67,7 @@ def merged(view: View, group: list[int]) -> tuple[list[dict[str, Any]], list[str
     for k in group:
         m = np.flatnonzero(seg_of == k)
         seg = view.segments[k]
-        pools.append(_gather({n: np.asarray(seg.arrays[n]) for n in annotation_names()},
-                             row_of[m]))
+        pools.append(seg.rows_of(row_of[m]))
         ln, data = seg.row_terms(row_of[m])
         tl.append(ln)
         td.append(data)

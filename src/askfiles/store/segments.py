@@ -83,6 +83,7 @@ class Segment:
     def __init__(self, name: str, docs: list[dict[str, Any]], texts: Any,
                  arrays: dict[str, np.ndarray]):
         self.name, self.docs, self.texts, self.arrays = name, docs, texts, arrays
+        self.folder: Path | None = None       # where it was loaded from
         self.passages = arrays["passages"]
         self.hashes = arrays["hashes"]
         self.doc_len = arrays["doc_len"]
@@ -122,8 +123,21 @@ class Segment:
         """The term ids of local rows ``rows``: (lengths, ids in row order)."""
         from .tables import _gather_flat
 
-        ptr, data = _gather_flat(self.terms_ptr, self.terms, rows)
+        terms = self.fresh("terms")
+        ptr, data = _gather_flat(self.terms_ptr, terms, rows)
         return np.diff(ptr), data
+
+    def fresh(self, name: str) -> np.ndarray:
+        """Array ``name`` in a mapping of its own (dropped after use, with the pages it read)."""
+        if self.folder is None:
+            return np.asarray(self.arrays[name])
+        return np.load(self.folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+
+    def rows_of(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The annotation rows ``rows``, read through mappings dropped after use (not resident)."""
+        from .tables import _gather
+
+        return _gather({n: self.fresh(n) for n in annotation_names()}, rows)
 
 
 def annotation_names() -> list[str]:
@@ -190,7 +204,9 @@ def load_segment(directory: Path, entry: dict[str, Any], verify: bool) -> Segmen
         with open(tpath, "rb") as f:   # the map outlives the file (a merge may delete it)
             texts = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     check_arrays(arrays, len(docs), len(texts))
-    return Segment(str(entry["name"]), docs, texts, arrays)
+    seg = Segment(str(entry["name"]), docs, texts, arrays)
+    seg.folder = tpath.parent
+    return seg
 
 
 def check_entry(directory: Path, e: Any, key: str, verify: bool) -> Path:
