@@ -88,7 +88,8 @@ class Segment:
         self.hashes = arrays["hashes"]
         self.doc_len = arrays["doc_len"]
         self.terms = arrays["terms"]
-        self.text_offsets = arrays["text_offsets"]
+        # Python ints: a start makes a document per live text (a memmap index each is slow).
+        self.text_offsets = np.asarray(arrays["text_offsets"]).tolist()
         # First passage row of each local document (rows are in document order).
         self.doc_ptr = np.searchsorted(np.asarray(self.passages[:, 0]),
                                        np.arange(len(docs) + 1)).astype(np.int64)
@@ -111,12 +112,11 @@ class Segment:
         """Local document ``i``, its text read on access."""
         d = self.docs[i]
         off = self.text_offsets
-        return StoredDocument(d["id"], d["title"], d["meta"], self.texts, int(off[i]),
-                              int(off[i + 1]))
+        return StoredDocument(d["id"], d["title"], d["meta"], self.texts, off[i], off[i + 1])
 
     def text(self, i: int) -> str:
         """Local document ``i``'s text."""
-        return bytes(self.texts[int(self.text_offsets[i]):int(self.text_offsets[i + 1])]
+        return bytes(self.texts[self.text_offsets[i]:self.text_offsets[i + 1]]
                      ).decode("utf-8", "surrogatepass")
 
     def row_terms(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
