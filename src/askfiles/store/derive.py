@@ -13,8 +13,8 @@ import numpy as np
 from .. import nlp, split
 from ..index import terms
 from ..records import Annotation, Document
-from .segments import Segment, load_segment, postings, write_segment
-from .tables import RAGGED, _concat, _empty_arrays, _gather, _gather_flat, columns_of, text_hash
+from .segments import Rows, Segment, load_segment, write_segment
+from .tables import RAGGED, _empty_arrays, columns_of, text_hash
 
 ANNOTATE_CHUNK = 5_000           # annotations turned into columns at a time
 SEGMENT_PASSAGES = 100_000       # new passages per segment: a build's memory is bounded by it
@@ -110,40 +110,19 @@ class SegmentWriter:
                 first[h] = i
                 todo.append(i)
         self.annotated += len(todo)
-        pools = [_annotate_columns((texts[i] for i in todo), len(todo), self.cfg,
-                                   self.progress, self.intern)]
         ids = [self._term_ids(texts[i]) for i in todo]
         TOKENIZED += len(todo)
-        tlens = [np.asarray([len(x) for x in ids], dtype=np.int64)]
-        tdata = [np.asarray([t for x in ids for t in x], dtype=np.int32)]
+        got = Rows(len(rows))
+        got.add(_annotate_columns((texts[i] for i in todo), len(todo), self.cfg,
+                                  self.progress, self.intern),
+                np.asarray([len(x) for x in ids], dtype=np.int64),
+                np.asarray([t for x in ids for t in x], dtype=np.int32), np.asarray(todo, dtype=np.int64))
         del ids
-        pos = np.zeros(len(rows), dtype=np.int64)
-        pos[todo] = np.arange(len(todo))
-        base = len(todo)
-        for k in np.unique(src_seg[src_seg >= 0]).tolist():
-            m = np.flatnonzero(src_seg == k)
-            seg = self.sources[k]
-            pools.append(seg.rows_of(src_row[m]))
-            ln, data = seg.row_terms(src_row[m])
-            tlens.append(ln)
-            tdata.append(data)
-            pos[m] = base + np.arange(len(m))
-            base += len(m)
+        got.copy(self.sources, src_seg, src_row)
         dup = np.flatnonzero(src_seg == -2)
-        pos[dup] = pos[src_row[dup]]
-        pool = pools[0]
-        for extra in pools[1:]:
-            pool = _concat(pool, extra)
-        del pools
-        arrays = pool if np.array_equal(pos, np.arange(len(rows))) else _gather(pool, pos)
-        lens = np.concatenate(tlens)
-        tptr = np.zeros(len(lens) + 1, dtype=np.int64)
-        np.cumsum(lens, out=tptr[1:])
-        tptr, tdat = _gather_flat(tptr, np.concatenate(tdata), pos)
-        arrays.update(passages=np.asarray(rows, dtype=np.int64).reshape(-1, 3),
-                      hashes=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 16),
-                      terms=tdat.astype(np.int32), doc_len=np.diff(tptr))
-        arrays.update(postings(arrays["terms"], arrays["doc_len"]))
+        got.pos[dup] = got.pos[src_row[dup]]
+        arrays = got.arrays(np.asarray(rows, dtype=np.int64).reshape(-1, 3),
+                            np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 16))
         # Each text's SHA-1 kept: index_version is then worked out without reading texts.
         meta = [{"id": d["id"], "title": d["title"], "meta": d["meta"],
                  "sha1": hashlib.sha1(d["text"].encode("utf-8", "surrogatepass")).hexdigest()}

@@ -19,8 +19,7 @@ import numpy as np
 
 from . import derive
 from .layout import publish, write_state
-from .segments import Segment, load_segment, postings, write_segment
-from .tables import _concat, _gather, _gather_flat
+from .segments import Rows, Segment, load_segment, write_segment
 from .view import View
 
 log = logging.getLogger("askfiles.store")
@@ -62,30 +61,13 @@ def merged(view: View, group: list[int]) -> tuple[list[dict[str, Any]], list[str
         p = np.asarray(seg.passages[a:b])
         rows.append(np.stack([np.full(b - a, j), p[:, 1], p[:, 2]], axis=1))
     seg_of, row_of = np.concatenate(seg_of), np.concatenate(row_of)
-    pos = np.zeros(len(seg_of), dtype=np.int64)
-    pools, tl, td, hashes, base = [], [], [], [], 0
+    got = Rows(len(seg_of))
+    got.copy(view.segments, seg_of, row_of)
+    hashes = np.zeros((len(seg_of), 16), dtype=np.uint8)
     for k in group:
-        m = np.flatnonzero(seg_of == k)
-        seg = view.segments[k]
-        pools.append(seg.rows_of(row_of[m]))
-        ln, data = seg.row_terms(row_of[m])
-        tl.append(ln)
-        td.append(data)
-        hashes.append(np.asarray(seg.hashes)[row_of[m]])
-        pos[m] = base + np.arange(len(m))
-        base += len(m)
-    pool = pools[0]
-    for extra in pools[1:]:
-        pool = _concat(pool, extra)
-    arrays = _gather(pool, pos)
-    lens = np.concatenate(tl)
-    tptr = np.zeros(len(lens) + 1, dtype=np.int64)
-    np.cumsum(lens, out=tptr[1:])
-    tptr, terms = _gather_flat(tptr, np.concatenate(td), pos)
-    arrays.update(passages=np.concatenate(rows).astype(np.int64),
-                  hashes=np.concatenate(hashes)[pos], terms=terms.astype(np.int32),
-                  doc_len=np.diff(tptr))
-    arrays.update(postings(arrays["terms"], arrays["doc_len"]))
+        m = seg_of == k
+        hashes[m] = np.asarray(view.segments[k].hashes)[row_of[m]]
+    arrays = got.arrays(np.concatenate(rows).astype(np.int64), hashes)
     return docs, texts, arrays, at
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..records import Document
 from .files import _file_digest, _fsync_dir, _store
-from .tables import RAGGED, AnnotationTable
+from .tables import RAGGED, AnnotationTable, _concat, _gather, _gather_flat
 
 POSTINGS = ("post_terms", "post_ptr", "post_rows", "post_tf")
 ARRAYS = {"text_offsets": (np.int64, 1), "passages": (np.int64, 2), "hashes": (np.uint8, 2),
@@ -75,6 +75,50 @@ def postings(terms: np.ndarray, doc_len: np.ndarray) -> dict[str, np.ndarray]:
     ptr = np.append(first_of, len(term)).astype(np.int64)
     return {"post_terms": uniq.astype(np.int32), "post_ptr": ptr, "post_rows": rows,
             "post_tf": tf}
+
+
+class Rows:
+    """A new segment's rows gathered from several sources: annotation pools and term lists."""
+
+    def __init__(self, n: int):
+        self.pools: list[dict[str, np.ndarray]] = []
+        self.lens: list[np.ndarray] = []
+        self.terms: list[np.ndarray] = []
+        self.pos = np.zeros(n, dtype=np.int64)  # row i of the segment is pooled row pos[i]
+        self.base = 0
+
+    def add(self, pool: dict[str, np.ndarray], lens: np.ndarray, terms: np.ndarray,
+            at: np.ndarray) -> None:
+        """Rows ``at`` of the new segment, in this order, from one pool and its term lists."""
+        self.pools.append(pool)
+        self.lens.append(lens)
+        self.terms.append(terms)
+        self.pos[at] = self.base + np.arange(len(at))
+        self.base += len(at)
+
+    def copy(self, segments: list[Segment], seg_of: np.ndarray, row_of: np.ndarray) -> None:
+        """The rows that name a saved segment in ``seg_of`` (>= 0), copied from its row ``row_of``."""
+        for k in np.unique(seg_of[seg_of >= 0]).tolist():
+            m = np.flatnonzero(seg_of == k)
+            seg = segments[k]
+            self.add(seg.rows_of(row_of[m]), *seg.row_terms(row_of[m]), m)
+
+    def arrays(self, passages: np.ndarray, hashes: np.ndarray) -> dict[str, np.ndarray]:
+        """The segment's arrays: annotations and term lists in row order, then its postings."""
+        pool = self.pools[0]
+        for extra in self.pools[1:]:
+            pool = _concat(pool, extra)
+        self.pools = []
+        pos = self.pos
+        arrays = pool if np.array_equal(pos, np.arange(len(pos))) else _gather(pool, pos)
+        lens = np.concatenate(self.lens)
+        tptr = np.zeros(len(lens) + 1, dtype=np.int64)
+        np.cumsum(lens, out=tptr[1:])
+        tptr, terms = _gather_flat(tptr, np.concatenate(self.terms), pos)
+        arrays.update(passages=passages, hashes=hashes, terms=terms.astype(np.int32),
+                      doc_len=np.diff(tptr))
+        arrays.update(postings(arrays["terms"], arrays["doc_len"]))
+        return arrays
 
 
 class Segment:
