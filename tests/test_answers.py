@@ -106,9 +106,6 @@ def test_answer_in_the_next_sentence(engine):
     assert a.answer == "$45 million"
 
 
-@pytest.mark.xfail(strict=True, reason="known: the retrained ranker prefers 'about 3700' to "
-                   "'about 3700 kB'; a rule extending a number to its unit was neutral out of "
-                   "fold (NewsQA +0.0006, SQuAD -0.0001 F1), so it was not added (issue 9)")
 def test_number_keeps_its_unit(engine):
     _, a = top(engine, "How big is the archive of old designs?")
     assert collapse(a.answer) in ("about 3700 kB", "3700 kB")

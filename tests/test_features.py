@@ -159,3 +159,43 @@ def test_children_lists_dependents_inside_the_sentence():
                      (1, 1, 1, 2), ((0, 4),), (), ())
     assert children(ann, (0, 4)) == {1: (0, 2), 2: (3,)}
     assert children(ann, (2, 4)) == {2: (3,)}
+
+
+def _span_rows(sent_ranks, **columns):
+    """A span matrix in SPAN_FEATURES order: the given sentence of each row, other columns set."""
+    from askfiles.features import SPAN_FEATURES
+
+    col = {n: j for j, n in enumerate(SPAN_FEATURES)}
+    x = np.zeros((len(sent_ranks), len(SPAN_FEATURES)))
+    x[:, col["sent_rank"]] = sent_ranks
+    for name, values in columns.items():
+        x[:, col[name]] = values
+    return x, col
+
+
+def test_sentence_matrix_gives_one_row_per_sentence_with_its_best_and_count():
+    from askfiles.features import SENTENCE_FEATURES, sentence_matrix
+
+    x, col = _span_rows([0, 0, 2, 2, 2], sent_match=[0.5, 0.5, 0.9, 0.9, 0.9],
+                        type_match=[1, -1, 0, 1, 1], is_q_entity=[0, 1, 0, 0, 1])
+    sid, s = sentence_matrix(x, col)
+    assert sid.tolist() == [0, 0, 1, 1, 1]          # spans of one sentence share a row
+    names = list(SENTENCE_FEATURES)
+    row = dict(zip(names, s[1]))
+    assert row["sent_match"] == 0.9 and row["sent_rank"] == 2
+    assert row["max_type_match"] == 1 and row["n_type_match"] == 2
+    assert row["n_spans"] == 3 and row["n_q_entities"] == 1
+    assert dict(zip(names, s[0]))["n_type_match"] == 1
+
+
+def test_fill_stacked_gives_each_span_its_sentences_verdict():
+    from askfiles.features import STACKED, fill_stacked, sentence_matrix
+
+    x, col = _span_rows([0, 1, 1, 3])
+    sid, _ = sentence_matrix(x, col)
+    fill_stacked(x, col, sid, np.array([0.0, 2.0, 1.0]))
+    got = x[:, [col[n] for n in STACKED]]
+    assert got[:, 0].tolist() == [-2.0, 0.0, 0.0, -1.0]        # against the best sentence
+    assert got[:, 2].tolist() == [2, 0, 0, 1]                  # the sentence's rank
+    shares = np.exp([0.0, 2.0, 1.0]) / np.exp([0.0, 2.0, 1.0]).sum()
+    assert got[:, 1] == pytest.approx(shares[[0, 1, 1, 2]])     # softmax over sentences

@@ -29,7 +29,28 @@ NUMERIC = (
     "repeats", "dep_agrees", "missing_idf2", "missing_idf_p", "neg_mismatch", "q_nums_sent",
     "is_country", "is_region", "child_in_q", "clause_child_in_q",
 )
+# The sentence model's view of each span's sentence (see sentence_matrix), filled in
+# after the span rows are built: its score against the best sentence's, its softmax
+# share over the question's sentences, its rank.
+STACKED = ("sent_model", "sent_share", "sent_model_rank")
+NUMERIC = NUMERIC + STACKED
 SPAN_FEATURES = CATEGORICAL + NUMERIC
+
+# Sentence features: the wh-word, the sentence evidence every span of a sentence
+# carries, and for some span features their best value and how many spans have it.
+SENTENCE_CONTEXT = (
+    "sent_match", "sent_len", "p_score", "p_bm25", "p_top", "p_rank", "p_qents", "p_years",
+    "sent_rank", "q_ents_sent", "q_ents_resolved", "neighbour", "n_expected_in_sent",
+    "q_terms", "q_ents", "q_root_in_sent", "bigrams", "p_n", "sent_idx", "missing_idf",
+    "missing_terms", "prev_match", "next_match", "missing_idf2", "missing_idf_p",
+    "neg_mismatch", "q_nums_sent", "in_dateline", "doc_header")
+SENTENCE_SPANS = ("type_match", "win_l3", "win_r3", "win_l8", "win_r8", "dep_agrees",
+                  "anchor_is_q_root", "prep_is_gap", "head_is_gov", "clause_child_in_q",
+                  "child_in_q")
+SENTENCE_FEATURES = (("wh",) + SENTENCE_CONTEXT
+                     + tuple(f"{k}_{n}" for n in SENTENCE_SPANS for k in ("max", "n"))
+                     + ("n_spans", "n_q_entities"))
+SENTENCE_CATEGORICAL = ("wh",)
 
 # Answer-level features for the confidence model (see Engine._answers).
 ANSWER_CATEGORICAL = ("wh", "head_class", "lab")
@@ -39,7 +60,7 @@ ANSWER_NUMERIC = (
     "n_tokens", "p_bm25", "second_share", "missing_idf", "missing_terms", "bigrams",
     "q_root_in_sent", "type_share", "rank", "unseen_ents",
     "missing_idf2", "missing_idf_p", "neg_mismatch", "q_nums_sent", "repeats",
-    "win_l3", "win_r3",
+    "win_l3", "win_r3", "sent_model", "sent_share",
 )
 ANSWER_FEATURES = ANSWER_CATEGORICAL + ANSWER_NUMERIC
 
@@ -96,6 +117,44 @@ class Encoder:
                 else:
                     row[j] = v
         return out
+
+
+def sentence_matrix(x: np.ndarray, col: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each span row's sentence (0..n-1), and one row of :data:`SENTENCE_FEATURES` per sentence.
+
+    ``x`` holds span rows (``col``: name -> column); the spans of one sentence
+    share its ``sent_rank``.
+    """
+    keys, sid = np.unique(x[:, col["sent_rank"]], return_inverse=True)
+    n = len(keys)
+    first = np.full(n, len(x))
+    np.minimum.at(first, sid, np.arange(len(x)))
+    head = x[first]
+    spans = x[:, [col[c] for c in SENTENCE_SPANS]]
+    best = np.full((n, len(SENTENCE_SPANS)), -np.inf)
+    np.maximum.at(best, sid, spans)
+    count = np.zeros((n, len(SENTENCE_SPANS)))
+    np.add.at(count, sid, spans > 0)
+    paired = np.empty((n, 2 * len(SENTENCE_SPANS)))
+    paired[:, 0::2] = best
+    paired[:, 1::2] = count
+    extra = np.zeros((n, 2))
+    np.add.at(extra[:, 0], sid, 1.0)
+    np.add.at(extra[:, 1], sid, x[:, col["is_q_entity"]])
+    out = np.hstack([head[:, [col["wh"]]], head[:, [col[c] for c in SENTENCE_CONTEXT]],
+                     paired, extra])
+    return sid, out
+
+
+def fill_stacked(x: np.ndarray, col: Mapping[str, int], sid: np.ndarray,
+                 scores: np.ndarray) -> None:
+    """Write the sentence model's ``scores`` (one per sentence) into the span rows' STACKED columns."""
+    top = scores.max()
+    e = np.exp(scores - top)
+    rank = np.argsort(np.argsort(-scores, kind="stable"), kind="stable")
+    x[:, col["sent_model"]] = (scores - top)[sid]
+    x[:, col["sent_share"]] = (e / e.sum())[sid]
+    x[:, col["sent_model_rank"]] = rank[sid]
 
 
 def matrix(rows: Sequence[Mapping[str, float | str]], names: Sequence[str],

@@ -15,7 +15,7 @@ from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from .features import Encoder
+from .features import STACKED, Encoder, fill_stacked, sentence_matrix
 
 MODEL_DIR = Path(__file__).with_name("model")
 UNSEEN_GATE = 0.5  # share of the question's names unseen in the corpus where confidence falls
@@ -97,18 +97,22 @@ def overlap_shares(places: Sequence[tuple[float, Hashable]], indices: Sequence[i
 
 
 class AnswerModel:
-    """The learned models: a LightGBM span ranker and a LightGBM confidence model.
+    """The learned models: LightGBM sentence and span rankers and a confidence model.
 
-    Both are stored in LightGBM's own text format beside ``model.json``
+    All are stored in LightGBM's own text format beside ``model.json``
     (feature names, categorical values, the no-answer threshold), never pickled.
-    Built by ``askfiles.learn.train`` (``make model``).
+    Built by ``askfiles.learn.train`` (``make model``). The sentence ranker
+    judges each candidate's sentence as a whole; its verdict is three more
+    features of every span (``features.STACKED``).
     """
 
-    def __init__(self, ranker, confidence, spec: Mapping):
+    def __init__(self, ranker, confidence, spec: Mapping, sentences=None):
         self.ranker = ranker
         self.conf = confidence
+        self.sentences = sentences
         self.spec = dict(spec)
         self.span_names = list(spec["span_features"])
+        self._col = {n: j for j, n in enumerate(self.span_names)}
         self.answer_names = list(spec["answer_features"])
         self.vocab = spec["vocab"]
         self.answer_vocab = spec["answer_vocab"]
@@ -124,19 +128,31 @@ class AnswerModel:
         spec = json.loads((folder / "model.json").read_text(encoding="utf-8"))
         ranker = lgb.Booster(model_file=str(folder / "ranker.txt"))
         conf = lgb.Booster(model_file=str(folder / "confidence.txt"))
-        return cls(ranker, conf, spec)
+        sentences = (lgb.Booster(model_file=str(folder / "sentence.txt"))
+                     if spec.get("sentence_features") else None)
+        return cls(ranker, conf, spec, sentences)
 
     @property
     def threshold(self) -> float:
         """The no-answer threshold chosen on the training pool."""
         return float(self.spec.get("threshold", 0.3))
 
-    def score(self, rows: Sequence[Mapping[str, float | str]]) -> np.ndarray:
-        """Ranking scores of candidate spans (higher is better)."""
+    def score(self, rows: Sequence[dict[str, float | str]]) -> np.ndarray:
+        """Ranking scores of candidate spans (higher is better).
+
+        With a sentence model, each row also gets its sentence's verdict
+        (the ``features.STACKED`` values), written into the row for ``--explain``.
+        """
         if not rows:
             return np.zeros(0)
         x = self._spans.matrix(rows)
         with self._lock:
+            if self.sentences is not None:
+                sid, s = sentence_matrix(x, self._col)
+                fill_stacked(x, self._col, sid, self.sentences.predict(s, **PREDICT_PARAMS))
+                cols = [self._col[n] for n in STACKED]
+                for row, values in zip(rows, x[:, cols].tolist()):
+                    row.update(zip(STACKED, values))
             return self.ranker.predict(x, **PREDICT_PARAMS)
 
     def contributions(self, row: Mapping[str, float | str], top: int = 8
@@ -249,7 +265,7 @@ Features = Mapping[str, float | str]
 FROM_SPAN = ("type_match", "q_ents_sent", "q_ents_resolved", "p_qents", "p_bm25",
              "missing_idf", "missing_terms", "bigrams", "q_root_in_sent", "unseen_ents",
              "unseen_words", "missing_idf2", "missing_idf_p", "neg_mismatch", "q_nums_sent",
-             "repeats", "win_l3", "win_r3")
+             "repeats", "win_l3", "win_r3", "sent_model", "sent_share")
 
 
 def answer_rows(feats: Sequence[Features] | Mapping[int, Features],

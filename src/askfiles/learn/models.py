@@ -1,12 +1,14 @@
-"""Fitting the span ranker (LightGBM lambdarank) and the confidence model (LightGBM binary)."""
+"""Fitting the sentence and span rankers (LightGBM lambdarank) and the confidence model (binary)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
 
-from ..features import ANSWER_CATEGORICAL, ANSWER_FEATURES, CATEGORICAL, SPAN_FEATURES
+from ..features import (ANSWER_CATEGORICAL, ANSWER_FEATURES, CATEGORICAL, SENTENCE_CATEGORICAL,
+                        SENTENCE_FEATURES, SPAN_FEATURES, fill_stacked, sentence_matrix)
 from ..rerank import answer_rows, pick_answers
 from .collect import Collected
 
@@ -27,6 +29,9 @@ CONF_PARAMS = {
     "deterministic": True, "force_row_wise": True, "verbose": -1,
 }
 CONF_ROUNDS = 200
+SENTENCE_PARAMS = {**RANKER_PARAMS, "min_data_per_group": 20}
+SENTENCE_ROUNDS = 150
+COLUMN = {n: j for j, n in enumerate(SPAN_FEATURES)}
 RIGHT_F1 = 0.5      # an answer counts as right from this token F1 up
 
 
@@ -35,12 +40,59 @@ def relevance(f1: np.ndarray) -> np.ndarray:
     return np.floor(f1 * 3 + 1e-6).astype(np.int32)
 
 
-def fit_ranker(data: Sequence[Collected], rounds: int = RANKER_ROUNDS,
-               drop: Sequence[str] = (), threads: int = 2):
-    """A lambdarank model over the candidates of answerable questions with a right span."""
+def trainable(d: Collected) -> bool:
+    """An answerable question with a right span among its candidates."""
+    return d.answerable and len(d.f1) > 0 and d.f1.max() > 0
+
+
+def sentences_of(d: Collected) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's sentence and the sentence rows (see features.sentence_matrix)."""
+    return sentence_matrix(d.x, COLUMN)
+
+
+def sentence_relevance(d: Collected, sid: np.ndarray, n: int) -> np.ndarray:
+    """Graded sentence labels: 2 holds an exact answer, 1 a right one (F1 >= 0.5), else 0."""
+    best = np.zeros(n)
+    np.maximum.at(best, sid, d.f1)
+    return (best >= RIGHT_F1).astype(np.int32) + (best >= 0.99).astype(np.int32)
+
+
+def fit_sentences(data: Sequence[Collected], threads: int = 2):
+    """A lambdarank model over the sentences candidates come from: which holds the answer."""
     import lightgbm as lgb
 
-    use = [d for d in data if d.answerable and len(d.f1) and d.f1.max() > 0]
+    use = [d for d in data if trainable(d)]
+    parts = [sentences_of(d) for d in use]
+    x = np.concatenate([s for _, s in parts])
+    y = np.concatenate([sentence_relevance(d, sid, len(s)) for d, (sid, s) in zip(use, parts)])
+    ds = lgb.Dataset(x, y, group=[len(s) for _, s in parts],
+                     feature_name=list(SENTENCE_FEATURES),
+                     categorical_feature=list(SENTENCE_CATEGORICAL))
+    return lgb.train({**SENTENCE_PARAMS, "num_threads": threads}, ds,
+                     num_boost_round=SENTENCE_ROUNDS)
+
+
+def stacked(d: Collected, sentence_model, threads: int = 2) -> Collected:
+    """``d`` with its candidates' sentence-model columns filled in by ``sentence_model``."""
+    if not len(d.f1):
+        return d
+    sid, s = sentences_of(d)
+    x = d.x.copy()
+    fill_stacked(x, COLUMN, sid, sentence_model.predict(s, num_threads=threads))
+    return replace(d, x=x)
+
+
+def fit_ranker(data: Sequence[Collected], rounds: int = RANKER_ROUNDS,
+               drop: Sequence[str] = (), threads: int = 2):
+    """A lambdarank model over the candidates of answerable questions with a right span.
+
+    The sentence-model columns must be filled in already, out of fold (see
+    :func:`stacked`): the ranker learns how far to trust the sentence model from
+    scores it gives questions it was not trained on.
+    """
+    import lightgbm as lgb
+
+    use = [d for d in data if trainable(d)]
     rows = [training_rows(d) for d in use]
     x = np.concatenate([d.x[r] for d, r in zip(use, rows)])
     y = np.concatenate([relevance(d.f1[r]) for d, r in zip(use, rows)])

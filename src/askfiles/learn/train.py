@@ -22,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..features import ANSWER_CATEGORICAL, ANSWER_FEATURES, SPAN_FEATURES
+from ..features import ANSWER_CATEGORICAL, ANSWER_FEATURES, SENTENCE_FEATURES, SPAN_FEATURES
 from ..rerank import MODEL_DIR, gated
 from . import pool
 from .cache import AnnotationCache
 from .collect import Codes, Collected, collect
-from .models import (RIGHT_F1, answer_matrix, answers_of, fit_confidence, fit_ranker)
+from .models import (RIGHT_F1, answer_matrix, answers_of, fit_confidence, fit_ranker,
+                     fit_sentences, stacked)
 
 FOLDS = 5
 # Feature groups added for issue 9, each kept only for a cross-validated gain.
@@ -84,13 +85,28 @@ def _without(data: list[Collected], rows: tuple[str, object] | None, vocab) -> l
 THREADS = 2  # LightGBM threads while cross-validating (--threads)
 
 
+def sentence_folds(data: list[Collected], folds: np.ndarray
+                   ) -> tuple[dict[int, object], list[Collected]]:
+    """A sentence model per fold (trained on the other folds), and every question with
+    its sentence columns filled in by the model of its own fold (so out of fold)."""
+    models = {k: fit_sentences([d for d, f in zip(data, folds) if f != k], threads=THREADS)
+              for k in sorted(set(folds.tolist()))}
+    return models, [stacked(d, models[int(f)], THREADS) for d, f in zip(data, folds)]
+
+
 def fold_models(data: list[Collected], folds: np.ndarray, drop=()) -> list:
-    """One ranker per fold, trained on the other folds' articles."""
+    """One ranker per fold, trained on the other folds' articles.
+
+    Its training questions get their sentence columns from sentence models
+    trained on the other training folds (nested), as a new question gets them
+    from a sentence model that never saw it.
+    """
     out = []
     for k in range(FOLDS):
         t0 = time.time()
-        out.append(fit_ranker([d for d, f in zip(data, folds) if f != k], drop=drop,
-                              threads=THREADS))
+        idx = np.flatnonzero(folds != k)
+        _, train = sentence_folds([data[i] for i in idx], folds[idx])
+        out.append(fit_ranker(train, drop=drop, threads=THREADS))
         print(f"  ranker fold {k + 1}/{FOLDS}: {time.time() - t0:.0f}s", file=sys.stderr)
     return out
 
@@ -235,6 +251,7 @@ def cv_report(data, vocab, drop=(), threshold=None, extra=(), gate: bool = True)
     """
     folds = folds_of(data)
     fold_of = {d.article: k for d, k in zip(data, folds)}
+    sentence_models, data = sentence_folds(data, folds)
     rankers = fold_models(data, folds, drop)
     scores = scores_of(rankers, data, folds, drop)
     table = answer_table(data, scores, vocab)
@@ -243,6 +260,7 @@ def cv_report(data, vocab, drop=(), threshold=None, extra=(), gate: bool = True)
     if threshold is None:
         threshold = choose_threshold(data, table, conf)
     x_folds = np.array([fold_of[d.article] for d in extra], dtype=int)
+    extra = [stacked(d, sentence_models[int(k)], THREADS) for d, k in zip(extra, x_folds)]
     x_table = answer_table(extra, scores_of(rankers, extra, x_folds, drop), vocab)
     x_conf = conf_of(confs, x_table, x_folds, vocab, gate)
     v2 = [i for i, d in enumerate(data) if d.source == "squad2"]
@@ -254,7 +272,7 @@ def cv_report(data, vocab, drop=(), threshold=None, extra=(), gate: bool = True)
         "newsqa": summarise(data, table, conf, threshold, lambda d: d.source == "newsqa"),
         "squad2 (11 articles)": summarise(v2_data, v2_table, v2_conf, threshold),
     }
-    return scores, table, conf, threshold, sums
+    return data, table, conf, threshold, sums
 
 
 def main(argv=None) -> int:
@@ -294,7 +312,8 @@ def main(argv=None) -> int:
     # answerable questions only serve the confidence model and the v2.0 report.
     rank_data = [d for d in data if d.source != "squad2" or not d.answerable]
     v2_answerable = [d for d in data if d.source == "squad2" and d.answerable]
-    scores, table, conf, threshold, sums = cv_report(rank_data, vocab, extra=v2_answerable)
+    stacked_data, table, conf, threshold, sums = cv_report(rank_data, vocab,
+                                                           extra=v2_answerable)
     print(f"\n## Cross-validated by article ({FOLDS} folds), threshold {threshold:.2f}")
     for name, s in sums.items():
         print(fmt_summary(name, s))
@@ -332,7 +351,7 @@ def main(argv=None) -> int:
                   f"(gain of keeping {gain['squad1 pool']:+.3f})  newsqa "
                   f"{s2['newsqa']['f1_always']:.3f} (gain {gain['newsqa']:+.3f})")
     if not args.no_write:
-        write(args.out, rank_data, table, vocab, threshold, report)
+        write(args.out, rank_data, stacked_data, table, vocab, threshold, report)
     if not args.no_heldout:
         from .heldout import heldout_report
         report["heldout"] = heldout_report(args.out if not args.no_write else None, cache)
@@ -367,20 +386,28 @@ def load_collected(path: Path):
     return data, info["vocab"]
 
 
-def write(out: Path, data, table, vocab, threshold, report) -> None:
-    """Train on the whole pool and write ranker.txt, confidence.txt and model.json."""
+def write(out: Path, data, stacked_data, table, vocab, threshold, report) -> None:
+    """Train on the whole pool and write sentence.txt, ranker.txt, confidence.txt, model.json.
+
+    The ranker learns from ``stacked_data``: sentence columns filled in out of
+    fold, as the shipped sentence model (trained on everything) fills them for
+    questions it never saw.
+    """
     # Trained on one thread, so the files record num_threads=1; rerank passes it on
     # every call too, since a booster loaded from a file does not apply it.
-    ranker = fit_ranker(data, threads=1)
+    sentences = fit_sentences(data, threads=1)
+    ranker = fit_ranker(stacked_data, threads=1)
     x, y = _conf_xy(table, vocab)
     conf = fit_confidence(x, y, threads=1)
     out.mkdir(parents=True, exist_ok=True)
+    sentences.save_model(str(out / "sentence.txt"))
     ranker.save_model(str(out / "ranker.txt"))
     conf.save_model(str(out / "confidence.txt"))
     spec = {
         "note": "written by `make model` (python -m askfiles.learn.train) from the training "
                 "pool only; do not edit by hand",
         "span_features": list(SPAN_FEATURES),
+        "sentence_features": list(SENTENCE_FEATURES),
         "vocab": vocab,
         "answer_features": list(ANSWER_FEATURES),
         "answer_vocab": {n: vocab[n] for n in ANSWER_CATEGORICAL},
@@ -389,7 +416,7 @@ def write(out: Path, data, table, vocab, threshold, report) -> None:
                for k, s in report["cv"].items()},
     }
     (out / "model.json").write_text(json.dumps(spec, indent=1) + "\n")
-    print(f"wrote {out}/ranker.txt, confidence.txt, model.json", file=sys.stderr)
+    print(f"wrote {out}/sentence.txt, ranker.txt, confidence.txt, model.json", file=sys.stderr)
 
 
 if __name__ == "__main__":
