@@ -125,22 +125,20 @@ def sentence_matrix(x: np.ndarray, col: Mapping[str, int]) -> tuple[np.ndarray, 
     ``x`` holds span rows (``col``: name -> column); the spans of one sentence
     share its ``sent_rank``.
     """
-    keys, sid = np.unique(x[:, col["sent_rank"]], return_inverse=True)
-    n = len(keys)
-    first = np.full(n, len(x))
-    np.minimum.at(first, sid, np.arange(len(x)))
-    head = x[first]
-    spans = x[:, [col[c] for c in SENTENCE_SPANS]]
-    best = np.full((n, len(SENTENCE_SPANS)), -np.inf)
-    np.maximum.at(best, sid, spans)
-    count = np.zeros((n, len(SENTENCE_SPANS)))
-    np.add.at(count, sid, spans > 0)
-    paired = np.empty((n, 2 * len(SENTENCE_SPANS)))
-    paired[:, 0::2] = best
-    paired[:, 1::2] = count
-    extra = np.zeros((n, 2))
-    np.add.at(extra[:, 0], sid, 1.0)
-    np.add.at(extra[:, 1], sid, x[:, col["is_q_entity"]])
+    # Sorted by sentence (stable: a sentence's first row stays first), each sentence's
+    # rows are one run, reduced at its start.
+    order = np.argsort(x[:, col["sent_rank"]], kind="stable")
+    xs = x[order]
+    _, starts = np.unique(xs[:, col["sent_rank"]], return_index=True)
+    sizes = np.diff(np.append(starts, len(x)))
+    sid = np.empty(len(x), dtype=np.intp)
+    sid[order] = np.repeat(np.arange(len(starts)), sizes)
+    head = xs[starts]
+    spans = xs[:, [col[c] for c in SENTENCE_SPANS]]
+    paired = np.empty((len(starts), 2 * len(SENTENCE_SPANS)))
+    paired[:, 0::2] = np.maximum.reduceat(spans, starts, axis=0)
+    paired[:, 1::2] = np.add.reduceat((spans > 0).astype(np.float64), starts, axis=0)
+    extra = np.column_stack([sizes, np.add.reduceat(xs[:, col["is_q_entity"]], starts)])
     out = np.hstack([head[:, [col["wh"]]], head[:, [col[c] for c in SENTENCE_CONTEXT]],
                      paired, extra])
     return sid, out
