@@ -6,9 +6,12 @@ Starts the production server (gunicorn) as a subprocess on a free 127.0.0.1
 port, waits for ``/healthz``, then runs two phases of ``--seconds`` each with
 ``--clients`` threads on keep-alive connections: a mix of ``/api/ask``
 questions (GET and POST), then the trivial ``/healthz``. Prints requests/s,
-p50 and p99 latency and errors (any status other than 200, or a dropped
-connection). Only ever talks to 127.0.0.1. The clients share the machine with
-the server, so on a small machine they take some of its CPU.
+p50 and p99 latency, errors (any status other than 200, or a dropped
+connection) and the server's CPU time per request (all its processes, from
+``/proc``; Linux only). Only ever talks to 127.0.0.1. The clients share the
+machine with the server, so on a small machine they take some of its CPU, and
+requests/s moves with whatever else runs there; the CPU per request moves much
+less, so compare versions by it too.
 """
 
 from __future__ import annotations
@@ -125,17 +128,43 @@ def percentile_ms(lat: list[float], p: float, empty: float) -> float:
     return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else empty
 
 
-def phase(port: int, plan: list, clients: int, seconds: float) -> dict:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` and its children (gunicorn's
+    workers) so far, from ``/proc``; None where that cannot be read."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, todo = 0.0, [pid]
+    try:
+        while todo:
+            p = todo.pop()
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+def phase(port: int, plan: list, clients: int, seconds: float, server: int | None = None
+          ) -> dict:
+    """One phase; ``server``: the server's pid, to measure its CPU per request."""
     tally = Tally()
+    cpu0 = cpu_seconds(server) if server is not None else None
     elapsed = run_clients(client, port, plan, clients, seconds, tally)
+    cpu1 = cpu_seconds(server) if server is not None else None
     lat = sorted(tally.latencies)
 
     def pct(p: float) -> float:
         return percentile_ms(lat, p, float("nan"))
 
     total = len(lat) + tally.errors
+    cpu_ms = (1000 * (cpu1 - cpu0) / total
+              if cpu0 is not None and cpu1 is not None and total else float("nan"))
     return {"requests": total, "rps": total / elapsed, "p50_ms": pct(0.50),
-            "p99_ms": pct(0.99), "errors": tally.errors, "statuses": tally.statuses}
+            "p99_ms": pct(0.99), "errors": tally.errors, "statuses": tally.statuses,
+            "server_cpu_ms": cpu_ms}
 
 
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 180) -> dict:
@@ -206,15 +235,16 @@ def main(argv: list[str] | None = None) -> int:
         for target in ("/api/ask", "/healthz"):
             plan = requests_for(target, questions)
             phase(port, plan, 2, 1.0)  # warm up connections and caches
-            results[target] = phase(port, plan, args.clients, args.seconds)
+            results[target] = phase(port, plan, args.clients, args.seconds, proc.pid)
     finally:
         stop_server(proc)
 
-    print(f"\n| endpoint | requests | requests/s | p50 ms | p99 ms | errors |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\n| endpoint | requests | requests/s | p50 ms | p99 ms | errors "
+          "| server CPU ms/request |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for target, r in results.items():
         print(f"| {target} | {r['requests']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | "
-              f"{r['p99_ms']:.1f} | {r['errors']} |")
+              f"{r['p99_ms']:.1f} | {r['errors']} | {r['server_cpu_ms']:.2f} |")
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if any(r["errors"] for r in results.values()) else 0
