@@ -17,7 +17,7 @@ import numpy as np
 from .. import split
 from ..config import load_config
 from ..load import (Skipped, check_file, check_link, check_name, check_regular, check_root,
-                    corpus_files, document_of, read_file, shown_id, skip_reason)
+                    corpus_paths, document_of, read_file, shown_id, skip_reason)
 from ..records import Annotation, Document
 from . import derive
 from .derive import Progress, SegmentWriter
@@ -135,7 +135,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     # 1. Files: unchanged documents stay where they are, the rest go to new segments.
     view = old.view
     old_docs = {d.id: (i, d) for i, d in enumerate(view.documents)}
-    paths = corpus_files(root)
+    paths = corpus_paths(root)             # strings: a Path is made only for a file read
     files: dict[str, dict[str, Any]] = {}
     live: list[tuple[int, int]] = []         # (segment, local document) in corpus order
     pending: list[dict[str, Any]] = []
@@ -177,15 +177,15 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             shown = shown_id(rel)   # the watcher does not see a change on every poll
             _skip(skipped, shown, skip_reason(exc), seen=old.files)
             with contextlib.suppress(OSError):
-                st = path.stat()
+                st = os.stat(path)
                 files[shown] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                                 "checked_ns": now, "skip": skip_reason(exc)}
             continue
         try:
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):   # (one system call for a plain file, not two)
-                st = path.stat()
-                check_link(path, root)
+                st = os.stat(path)
+                check_link(Path(path), root)
             check_regular(st.st_mode)
             check_file(path, st.st_size, max_bytes)
         except (OSError, ValueError) as exc:
@@ -225,7 +225,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             files[rel] = entry
             continue
         try:
-            doc = document_of(path, root, data, _max_chars(cfg))
+            doc = document_of(Path(path), root, data, _max_chars(cfg))
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {**entry, "skip": skip_reason(exc)}
