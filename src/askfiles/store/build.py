@@ -208,7 +208,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                 continue
         # Read (the file is new, changed, or its fingerprint could not vouch for it).
         try:
-            data = read_file(path, root, max_bytes, real_root)
+            data = read_file(Path(path), root, max_bytes, real_root)
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
