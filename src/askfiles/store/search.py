@@ -23,7 +23,7 @@ import numpy as np
 from ..sparse import B, K1
 from .segments import Segment
 
-CACHE_POSTINGS = 40_000_000      # weighted postings kept (12 bytes each); beyond: per query
+CACHE_POSTINGS = 40_000_000      # weighted postings kept (16 bytes each); beyond: per query
 
 
 class SegmentedBM25:
@@ -116,7 +116,6 @@ class SegmentedBM25:
             w = f * (k1 + 1)
             w /= denom
             w *= np.repeat(idf[hit], lens)
-            g = g.astype(np.int32)
             cuts = np.cumsum(lens).tolist()
             a = 0
             for h, z in zip(hit.tolist(), cuts):
@@ -125,7 +124,7 @@ class SegmentedBM25:
                     weights_of[h].append(w[a:z])
                 a = z
         return [(np.concatenate(rs), np.concatenate(ws)) if rs else
-                (np.zeros(0, dtype=np.int32), np.zeros(0))
+                (np.zeros(0, dtype=np.int64), np.zeros(0))
                 for rs, ws in zip(rows_of, weights_of)]
 
     def _weighted(self, query: Sequence[str]) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -154,7 +153,7 @@ class SegmentedBM25:
         """BM25 score of every live passage (repeated terms count again)."""
         out = np.zeros(self.size)
         for c, g, w in self._weighted(query):
-            out[g] += w if c == 1 else c * w
+            np.add.at(out, g, w if c == 1 else c * w)  # (rows of a term are distinct)
         return out
 
     def _buffer(self) -> np.ndarray:
@@ -174,7 +173,8 @@ class SegmentedBM25:
         buf = self._buffer()
         rows = []
         for c, g, w in terms:  # in query order, repeats as counts: rank-bm25's sums
-            buf[g] += w if c == 1 else c * w
+            # buf[g] += w, as the rows of a term are distinct; 2.5-4x faster on int64 rows
+            np.add.at(buf, g, w if c == 1 else c * w)
             rows.append(g)
         postings = sum(len(r) for r in rows)
         if allowed is not None:
