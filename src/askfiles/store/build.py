@@ -134,10 +134,13 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
 
     # 1. Files: unchanged documents stay where they are, the rest go to new segments.
     view = old.view
-    old_docs = {d.id: (i, d) for i, d in enumerate(view.documents)}
+    old_docs = {d.id: i for i, d in enumerate(view.documents)}
     paths = corpus_paths(root)             # strings: a Path is made only for a file read
     files: dict[str, dict[str, Any]] = {}
-    live: list[tuple[int, int]] = []         # (segment, local document) in corpus order
+    # The live documents in corpus order, as ints (not a tuple each): i >= 0 is row i
+    # of the old live list, -1 - j the j-th new document, at new_live[j].
+    order: list[int] = []
+    new_live: list[tuple[int, int]] = []     # (segment, local document) of new documents
     pending: list[dict[str, Any]] = []
     pending_passages = 0
     skipped: list[Skipped] = []
@@ -145,15 +148,17 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     id_of = _id_of(root)
     real_root = str(root.resolve())
 
-    def keep(i: int, d: Document) -> None:
+    def keep(i: int) -> None:
         if split_sig_same:
-            live.append((int(view.live[i, 0]), int(view.live[i, 1])))
+            order.append(i)
         else:  # split differently now: into a new segment, text as saved
+            d = view.documents[i]
             add({"id": d.id, "title": d.title, "text": d.text, "meta": d.meta})
 
     def add(doc: dict[str, Any]) -> None:
         nonlocal pending_passages
-        live.append((len(writer.sources), len(pending)))
+        order.append(-1 - len(new_live))
+        new_live.append((len(writer.sources), len(pending)))
         doc["passages"] = [(p.start, p.end) for p in split.split_document(
             Document(doc["id"], doc["title"], doc["text"], doc["meta"]))]
         pending.append(doc)
@@ -202,7 +207,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                 report.files_reused += 1
                 continue
             if rel in old_docs:
-                keep(*old_docs[rel])
+                keep(old_docs[rel])
                 files[rel] = entry
                 report.files_reused += 1
                 continue
@@ -221,7 +226,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         old_entry = old.files.get(rel) if isinstance(old.files.get(rel), dict) else None
         if old_entry and old_entry.get("sha256") == sha and rel in old_docs \
                 and not old_entry.get("skip"):
-            keep(*old_docs[rel])              # touched but identical: reuse as is
+            keep(old_docs[rel])               # touched but identical: reuse as is
             files[rel] = entry
             continue
         try:
@@ -238,7 +243,11 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             progress({"phase": "read", "files": k + 1, "total_files": len(paths)})
     flush()
     report.files_removed = sum(1 for rel in old.files if rel not in files)
-    live_arr = np.asarray(live, dtype=np.int64).reshape(-1, 2)
+    at = np.asarray(order, dtype=np.int64)
+    live_arr = np.zeros((len(at), 2), dtype=np.int64)
+    kept = at >= 0
+    live_arr[kept] = view.live[at[kept]]
+    live_arr[~kept] = np.asarray(new_live, dtype=np.int64).reshape(-1, 2)[-1 - at[~kept]]
     changed = bool(writer.new) or not old.manifest or not np.array_equal(live_arr, view.live)
 
     # 2. Segments no live document is in any more are dropped.
