@@ -181,7 +181,7 @@ def suffix_of(path: Path | str) -> str:
     """``Path(path).suffix`` (without making a ``Path``)."""
     if isinstance(path, PurePath):
         return path.suffix
-    name = os.path.basename(path)
+    name = path.rpartition(os.sep)[2]
     i = name.rfind(".")
     return name[i:] if 0 < i < len(name) - 1 else ""
 

@@ -173,6 +173,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             pending.clear()
             pending_passages = 0
 
+    old_files = old.files
     for k, path in enumerate(paths):
         rel = id_of(path)
         now = time.time_ns()
@@ -199,7 +200,8 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                 files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                               "checked_ns": now, "skip": skip_reason(exc)}
             continue
-        entry = dict(old.files[rel]) if isinstance(old.files.get(rel), dict) else None
+        entry = old_files.get(rel)
+        entry = dict(entry) if isinstance(entry, dict) else None
         if entry is not None and not file_changed(path, entry, st):
             if entry.get("skip") and entry.get("sha256"):  # its content cannot be read
                 _skip(skipped, rel, entry["skip"], known=True)
