@@ -91,7 +91,8 @@ class View:
             g = np.full(len(seg), -1, dtype=np.int64)
             g[rows] = m
             self.globs.append(g)
-        self.passages = PassageTable(self.documents, doc, start, end)
+        rank = np.arange(total, dtype=np.int64) - np.repeat(base[:-1], count)  # n in its document
+        self.passages = PassageTable(self.documents, doc, start, end, rank)
         self.annotations = SegmentedAnnotations(segments, self.seg_of, self.local_of, strings)
 
     def version(self) -> str:
