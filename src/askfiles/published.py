@@ -77,8 +77,9 @@ def load_published(folder: Path | str, config: dict[str, Any] | None = None):
     documents, passages, table = view.documents, view.passages, view.annotations
     index = view.index(cfg.get("sparse_threshold"))
     files = saved.files
-    skipped = tuple(Skipped(rel, e["skip"]) for rel, e in sorted(files.items())
-                    if isinstance(e, dict) and e.get("skip"))
+    skipped = tuple(Skipped(rel, e["skip"]) for rel, e in  # (sorted after the filter)
+                    sorted((rel, e) for rel, e in files.items()
+                           if isinstance(e, dict) and e.get("skip")))
     report = store.BuildReport(
         documents=len(documents), passages=len(passages), files_reused=len(files),
         passages_reused=len(passages), skipped=skipped, index_dir=str(directory),

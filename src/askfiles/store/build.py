@@ -17,7 +17,7 @@ import numpy as np
 from .. import split
 from ..config import load_config
 from ..load import (Skipped, check_file, check_link, check_name, check_regular, check_root,
-                    corpus_files, document_of, read_file, shown_id, skip_reason)
+                    corpus_paths, document_of, read_file, shown_id, skip_reason)
 from ..records import Annotation, Document
 from . import derive
 from .derive import Progress, SegmentWriter
@@ -30,6 +30,25 @@ from .tables import PassageTable
 from .view import View
 
 log = logging.getLogger("askfiles.store")
+
+
+# A few files hashed again only because their mtime was too close to their last
+# check ('racy'), and found unchanged, do not make a new index version: the state
+# (files.json: 18 MB at 100,000 files) is not rewritten for their new check time
+# alone, and the next start hashes them once more (a build soon after an edit).
+RECHECK_MAX_FILES = 64
+RECHECK_MAX_BYTES = 16 << 20
+
+
+def _same_files(files: dict[str, Any], old: dict[str, Any],
+                rehashed: list[tuple[str, int]]) -> bool:
+    """Whether ``files`` equals ``old`` but for the check time of a few ``rehashed`` files."""
+    if files == old:
+        return True
+    if not rehashed or len(rehashed) > RECHECK_MAX_FILES or \
+            sum(size for _, size in rehashed) > RECHECK_MAX_BYTES:
+        return False
+    return {**files, **{rel: old[rel] for rel, _ in rehashed}} == old
 
 
 # -- what a build reports ---------------------------------------------------
@@ -134,10 +153,13 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
 
     # 1. Files: unchanged documents stay where they are, the rest go to new segments.
     view = old.view
-    old_docs = {d.id: (i, d) for i, d in enumerate(view.documents)}
-    paths = corpus_files(root)
+    old_docs = {d.id: i for i, d in enumerate(view.documents)}
+    paths = corpus_paths(root)             # strings: a Path is made only for a file read
     files: dict[str, dict[str, Any]] = {}
-    live: list[tuple[int, int]] = []         # (segment, local document) in corpus order
+    # The live documents in corpus order, as ints (not a tuple each): i >= 0 is row i
+    # of the old live list, -1 - j the j-th new document, at new_live[j].
+    order: list[int] = []
+    new_live: list[tuple[int, int]] = []     # (segment, local document) of new documents
     pending: list[dict[str, Any]] = []
     pending_passages = 0
     skipped: list[Skipped] = []
@@ -145,15 +167,17 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     id_of = _id_of(root)
     real_root = str(root.resolve())
 
-    def keep(i: int, d: Document) -> None:
+    def keep(i: int) -> None:
         if split_sig_same:
-            live.append((int(view.live[i, 0]), int(view.live[i, 1])))
+            order.append(i)
         else:  # split differently now: into a new segment, text as saved
+            d = view.documents[i]
             add({"id": d.id, "title": d.title, "text": d.text, "meta": d.meta})
 
     def add(doc: dict[str, Any]) -> None:
         nonlocal pending_passages
-        live.append((len(writer.sources), len(pending)))
+        order.append(-1 - len(new_live))
+        new_live.append((len(writer.sources), len(pending)))
         doc["passages"] = [(p.start, p.end) for p in split.split_document(
             Document(doc["id"], doc["title"], doc["text"], doc["meta"]))]
         pending.append(doc)
@@ -168,6 +192,8 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             pending.clear()
             pending_passages = 0
 
+    old_files = old.files
+    rehashed: list[tuple[str, int]] = []
     for k, path in enumerate(paths):
         rel = id_of(path)
         now = time.time_ns()
@@ -177,15 +203,15 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             shown = shown_id(rel)   # the watcher does not see a change on every poll
             _skip(skipped, shown, skip_reason(exc), seen=old.files)
             with contextlib.suppress(OSError):
-                st = path.stat()
+                st = os.stat(path)
                 files[shown] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                                 "checked_ns": now, "skip": skip_reason(exc)}
             continue
         try:
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):   # (one system call for a plain file, not two)
-                st = path.stat()
-                check_link(path, root)
+                st = os.stat(path)
+                check_link(Path(path), root)
             check_regular(st.st_mode)
             check_file(path, st.st_size, max_bytes)
         except (OSError, ValueError) as exc:
@@ -194,21 +220,24 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                 files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
                               "checked_ns": now, "skip": skip_reason(exc)}
             continue
-        entry = dict(old.files[rel]) if isinstance(old.files.get(rel), dict) else None
+        entry = old_files.get(rel)
+        entry = dict(entry) if isinstance(entry, dict) else None
         if entry is not None and not file_changed(path, entry, st):
+            if entry.get("checked_ns") != old_files[rel].get("checked_ns"):
+                rehashed.append((rel, st.st_size))   # racy, hashed again: unchanged
             if entry.get("skip") and entry.get("sha256"):  # its content cannot be read
                 _skip(skipped, rel, entry["skip"], known=True)
                 files[rel] = entry
                 report.files_reused += 1
                 continue
             if rel in old_docs:
-                keep(*old_docs[rel])
+                keep(old_docs[rel])
                 files[rel] = entry
                 report.files_reused += 1
                 continue
         # Read (the file is new, changed, or its fingerprint could not vouch for it).
         try:
-            data = read_file(path, root, max_bytes, real_root)
+            data = read_file(Path(path), root, max_bytes, real_root)
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
@@ -221,11 +250,11 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         old_entry = old.files.get(rel) if isinstance(old.files.get(rel), dict) else None
         if old_entry and old_entry.get("sha256") == sha and rel in old_docs \
                 and not old_entry.get("skip"):
-            keep(*old_docs[rel])              # touched but identical: reuse as is
+            keep(old_docs[rel])               # touched but identical: reuse as is
             files[rel] = entry
             continue
         try:
-            doc = document_of(path, root, data, _max_chars(cfg))
+            doc = document_of(Path(path), root, data, _max_chars(cfg))
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {**entry, "skip": skip_reason(exc)}
@@ -238,7 +267,11 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             progress({"phase": "read", "files": k + 1, "total_files": len(paths)})
     flush()
     report.files_removed = sum(1 for rel in old.files if rel not in files)
-    live_arr = np.asarray(live, dtype=np.int64).reshape(-1, 2)
+    at = np.asarray(order, dtype=np.int64)
+    live_arr = np.zeros((len(at), 2), dtype=np.int64)
+    kept = at >= 0
+    live_arr[kept] = view.live[at[kept]]
+    live_arr[~kept] = np.asarray(new_live, dtype=np.int64).reshape(-1, 2)[-1 - at[~kept]]
     changed = bool(writer.new) or not old.manifest or not np.array_equal(live_arr, view.live)
 
     # 2. Segments no live document is in any more are dropped.
@@ -266,7 +299,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         # index: files that come back are then reused, not read and annotated again.
         log.warning("corpus %s has no documents now; the saved index of %d documents "
                     "is kept for when they come back", root, len(old.view.documents))
-    elif directory is not None and (changed or files != old.files
+    elif directory is not None and (changed or not _same_files(files, old.files, rehashed)
                                     or old.manifest.get("index_version") != version):
         by_name = {e["name"]: e for e in old.manifest.get("segments", [])}
         by_name.update((e["name"], e) for e in writer.entries)

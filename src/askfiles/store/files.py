@@ -23,6 +23,26 @@ from ..load import CACHEDIR_SIGNATURE, CACHEDIR_TAG
 log = logging.getLogger("askfiles.store")
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while a saved index is loaded.
+
+    A load makes some 300,000 long-lived containers at a million passages
+    (documents, their records, the live list); as they pile up the collector
+    goes over all of them again and again (8 full passes, 0.5 s of a 1.6 s
+    load). Reference counting still frees what dies meanwhile; the collector
+    is turned back on after (only by the call that turned it off)."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _store():
     """The ``askfiles.store`` package, whose write functions are the ones called."""
     return sys.modules[__package__]

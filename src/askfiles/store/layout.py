@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import formats, nlp, split
 from ..load import MAX_DOC_CHARS
-from .files import _file_digest, _fsync_dir, _store
+from .files import _file_digest, _fsync_dir, _store, paused_gc
 from .segments import IndexDamaged, Segment, check_entry, load_segment
 from .view import View, empty_view
 
@@ -131,6 +131,11 @@ def _load_saved(directory: Path, sig: dict[str, Any], root: Path,
     ``replica``: loaded by a reader that serves it as published (see
     :mod:`askfiles.published`): the corpus folder and the extraction settings it
     was built with are the builder's business, not checked here."""
+    with paused_gc():
+        return _load(directory, sig, root, replica)
+
+
+def _load(directory: Path, sig: dict[str, Any], root: Path, replica: bool) -> Saved:
     mpath = directory / "manifest.json"
     if not mpath.exists():
         raise FileNotFoundError(mpath)

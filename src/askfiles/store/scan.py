@@ -20,11 +20,11 @@ def _id_of(root: Path) -> Callable[[Path], str]:
     """``load.doc_id`` with the root resolved once (not once per file: 9 s at 100k files)."""
     base = str(root.resolve()) + os.sep
 
-    def id_of(path: Path) -> str:
+    def id_of(path: Path | str) -> str:
         s = str(path)
         if s.startswith(base):
             return s[len(base):].replace(os.sep, "/")
-        return doc_id(path, root)
+        return doc_id(Path(s), root)
 
     return id_of
 

@@ -22,8 +22,28 @@ import numpy as np
 
 from ..sparse import B, K1
 from .segments import Segment
+from .tables import _gather_flat
 
-CACHE_POSTINGS = 40_000_000      # weighted postings kept (12 bytes each); beyond: per query
+CACHE_POSTINGS = 40_000_000      # weighted postings kept (16 bytes each); beyond: per query
+
+
+def _dead_df(seg: Segment, g: np.ndarray, rows: np.ndarray, ptr: np.ndarray,
+             n_terms: int) -> np.ndarray:
+    """Per term id, how many of the segment's deleted rows (``g < 0``) hold it.
+
+    Few deleted rows (a changed or removed document): from their own term lists,
+    not from a pass over all the segment's postings (0.15 s at a million passages)."""
+    dead = np.flatnonzero(g < 0)
+    if 8 * len(dead) >= len(g):  # many: count the live postings of each term
+        out = np.zeros(n_terms, dtype=np.int64)
+        live = np.add.reduceat((g[rows] >= 0).astype(np.int64), ptr[:-1])
+        out[np.asarray(seg.arrays["post_terms"])] = np.diff(ptr) - live
+        return out
+    tptr, t = _gather_flat(seg.terms_ptr, seg.terms, dead)
+    n = max(len(dead), 1)
+    row = np.repeat(np.arange(len(dead), dtype=np.int64), np.diff(tptr))
+    pairs = np.unique(t.astype(np.int64) * n + row)   # a row's term counts once
+    return np.bincount(pairs // n, minlength=n_terms)
 
 
 class SegmentedBM25:
@@ -42,10 +62,9 @@ class SegmentedBM25:
             a = seg.arrays
             terms, ptr = np.asarray(a["post_terms"]), np.asarray(a["post_ptr"])
             rows, tf = np.asarray(a["post_rows"]), np.asarray(a["post_tf"])
-            if deleted and len(rows):  # live postings per term
-                self.df[terms] += np.add.reduceat((g[rows] >= 0).astype(np.int64), ptr[:-1])
-            else:
-                self.df[terms] += np.diff(ptr)
+            self.df[terms] += np.diff(ptr)
+            if deleted and len(rows):  # live postings per term: the deleted rows' taken out
+                self.df -= _dead_df(seg, g, rows, ptr, len(self.df))
             total += int(np.asarray(seg.doc_len)[g >= 0].sum())
             self.posts.append((terms, ptr, rows, tf))
         self.avgdl = total / size if size else 0.0  # Python int / int, as rank-bm25
@@ -61,7 +80,7 @@ class SegmentedBM25:
             d = (1 - b) + d
             d *= k1
             self.norm.append(d)
-        self._cache: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._cached = 0
         self._local = threading.local()
 
@@ -73,58 +92,94 @@ class SegmentedBM25:
         t = self.term_ids.get(term)
         return float(self.idf_values[t]) if t is not None else 0.0
 
-    def _term(self, t: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Term ``t``'s live postings: (global rows, weights) per segment holding it."""
-        hit = self._cache.get(t)
-        if hit is not None:
-            return hit
-        out, k1, idf, size = [], self.k1, float(self.idf_values[t]), 0
+    def _weigh(self, todo: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Live postings of the term ids ``todo``: (global rows, weights), all segments.
+
+        Worked out per segment for all the terms at once (one look-up and one pass
+        of arithmetic per segment, not per term and segment), each weight with the
+        same float64 operations as :meth:`SparseBM25.from_ids` (so bit for bit)."""
+        ids = np.asarray(todo, dtype=np.int64)
+        idf = self.idf_values[ids]
+        k1 = self.k1
+        rows_of: list[list[np.ndarray]] = [[] for _ in todo]
+        weights_of: list[list[np.ndarray]] = [[] for _ in todo]
         for k, (terms, ptr, rows, tf) in enumerate(self.posts):
-            j = int(np.searchsorted(terms, t))
-            if j == len(terms) or terms[j] != t:
+            if not len(terms):
                 continue
-            a, z = int(ptr[j]), int(ptr[j + 1])
-            r, f = rows[a:z], tf[a:z]
+            j = np.searchsorted(terms, ids)
+            np.minimum(j, len(terms) - 1, out=j)
+            hit = np.flatnonzero(terms[j] == ids)
+            if not len(hit):
+                continue
+            j = j[hit]
+            first, last = ptr[j], ptr[j + 1]
+            if len(hit) == 1:
+                a, z = int(first[0]), int(last[0])
+                r, f = rows[a:z], tf[a:z]
+            else:
+                spans = list(zip(first.tolist(), last.tolist()))
+                r = np.concatenate([rows[a:z] for a, z in spans])
+                f = np.concatenate([tf[a:z] for a, z in spans])
+            lens = last - first
             g = self.globs[k][r]
             if self.deleted[k]:
                 m = g >= 0
                 r, g, f = r[m], g[m], f[m]
-            if not len(g):
-                continue
+                live = np.zeros(len(m) + 1, dtype=np.int64)
+                np.cumsum(m, out=live[1:])
+                ends = np.cumsum(lens)
+                lens = live[ends] - live[ends - lens]
             # rank-bm25: idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)))
             denom = self.norm[k][r]
             denom += f
             w = f * (k1 + 1)
             w /= denom
-            out.append((g.astype(np.int32), idf * w))
-            size += len(g)
-        if self._cached + size <= CACHE_POSTINGS:
-            self._cache[t] = out
-            self._cached += size
-        return out
+            w *= np.repeat(idf[hit], lens)
+            cuts = np.cumsum(lens).tolist()
+            a = 0
+            for h, z in zip(hit.tolist(), cuts):
+                if z > a:
+                    rows_of[h].append(g[a:z])
+                    weights_of[h].append(w[a:z])
+                a = z
+        return [(np.concatenate(rs), np.concatenate(ws)) if rs else
+                (np.zeros(0, dtype=np.int64), np.zeros(0))
+                for rs, ws in zip(rows_of, weights_of)]
 
-    def _weighted(self, query: Sequence[str]) -> list[tuple[int, list[tuple[np.ndarray,
-                                                                           np.ndarray]]]]:
-        """Per known query term (first-seen order): its count and (global rows, weights)."""
-        out = []
+    def _weighted(self, query: Sequence[str]) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Per known query term (first-seen order): its count, global rows and weights."""
+        known = []
         for term, c in Counter(query).items():
             t = self.term_ids.get(term)
             if t is not None and self.df[t]:
-                out.append((c, self._term(t)))
+                known.append((t, c))
+        cache = self._cache
+        todo = [t for t, _ in known if t not in cache]
+        got = {}
+        if todo:
+            for t, (g, w) in zip(todo, self._weigh(todo)):
+                got[t] = (g, w)
+                if self._cached + len(g) <= CACHE_POSTINGS:
+                    cache[t] = (g, w)
+                    self._cached += len(g)
+        out = []
+        for t, c in known:
+            g, w = cache.get(t) or got[t]
+            out.append((c, g, w))
         return out
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """BM25 score of every live passage (repeated terms count again)."""
         out = np.zeros(self.size)
-        for c, parts in self._weighted(query):
-            for g, w in parts:
-                out[g] += w if c == 1 else c * w
+        for c, g, w in self._weighted(query):
+            np.add.at(out, g, w if c == 1 else c * w)  # (rows of a term are distinct)
         return out
 
     def _buffer(self) -> np.ndarray:
         buf = getattr(self._local, "buf", None)
         if buf is None:  # one zeroed score array per thread, cleaned after each query
-            buf = self._local.buf = np.zeros(self.size)
+            buf = self._local.buf = np.empty(self.size)
+            buf.fill(0.0)  # touch every page now, not during a query
         return buf
 
     def top_k(self, query: Sequence[str], k: int, allowed: np.ndarray | None = None
@@ -136,10 +191,10 @@ class SegmentedBM25:
             return empty
         buf = self._buffer()
         rows = []
-        for c, parts in terms:  # in query order, repeats as counts: rank-bm25's sums
-            for g, w in parts:
-                buf[g] += w if c == 1 else c * w
-            rows.append(parts[0][0] if len(parts) == 1 else np.concatenate([g for g, _ in parts]))
+        for c, g, w in terms:  # in query order, repeats as counts: rank-bm25's sums
+            # buf[g] += w, as the rows of a term are distinct; 2.5-4x faster on int64 rows
+            np.add.at(buf, g, w if c == 1 else c * w)
+            rows.append(g)
         postings = sum(len(r) for r in rows)
         if allowed is not None:
             sel = np.asarray(allowed, dtype=np.int64)

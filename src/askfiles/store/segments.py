@@ -45,16 +45,18 @@ class IndexDamaged(Exception):
 class StoredDocument(Document):
     """A :class:`Document` whose text stays in the segment's ``texts.txt`` until read."""
 
-    def __init__(self, id: str, title: str, meta: dict[str, Any], texts: Any, a: int, b: int):
+    def __init__(self, id: str, title: str, meta: dict[str, Any], segment: "Segment", i: int):
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "title", title)
         object.__setattr__(self, "meta", meta)
-        object.__setattr__(self, "_src", (texts, a, b))
+        # Local document i of the segment (not a tuple: one object fewer each for the
+        # garbage collector to go over, 100,000 at a million passages).
+        object.__setattr__(self, "_segment", segment)
+        object.__setattr__(self, "_i", i)
 
     @property
     def text(self) -> str:  # type: ignore[override]
-        texts, a, b = self._src
-        return bytes(texts[a:b]).decode("utf-8", "surrogatepass")
+        return self._segment.text(self._i)
 
 
 def postings(terms: np.ndarray, doc_len: np.ndarray) -> dict[str, np.ndarray]:
@@ -155,8 +157,7 @@ class Segment:
     def document(self, i: int) -> StoredDocument:
         """Local document ``i``, its text read on access."""
         d = self.docs[i]
-        off = self.text_offsets
-        return StoredDocument(d["id"], d["title"], d["meta"], self.texts, off[i], off[i + 1])
+        return StoredDocument(d["id"], d["title"], d["meta"], self, i)
 
     def text(self, i: int) -> str:
         """Local document ``i``'s text."""

@@ -14,6 +14,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ..records import Annotation
+from .files import paused_gc
 from .segments import Segment
 from .tables import PassageTable
 
@@ -57,6 +58,11 @@ class View:
 
     def __init__(self, segments: list[Segment], live: np.ndarray, strings: list[str],
                  vocab: list[str]):
+        with paused_gc():
+            self._make(segments, live, strings, vocab)
+
+    def _make(self, segments: list[Segment], live: np.ndarray, strings: list[str],
+              vocab: list[str]) -> None:
         self.segments, self.strings, self.vocab = segments, strings, vocab
         live = np.asarray(live, dtype=np.int64).reshape(-1, 2)
         self.live = live
@@ -85,7 +91,8 @@ class View:
             g = np.full(len(seg), -1, dtype=np.int64)
             g[rows] = m
             self.globs.append(g)
-        self.passages = PassageTable(self.documents, doc, start, end)
+        rank = np.arange(total, dtype=np.int64) - np.repeat(base[:-1], count)  # n in its document
+        self.passages = PassageTable(self.documents, doc, start, end, rank)
         self.annotations = SegmentedAnnotations(segments, self.seg_of, self.local_of, strings)
 
     def version(self) -> str:
@@ -117,8 +124,9 @@ class View:
         if not n:
             return None
         if threshold is not None and n > threshold:
-            return PassageIndex.from_sparse(SegmentedBM25(self.segments, self.globs, n,
-                                                                self.vocab))
+            with paused_gc():
+                return PassageIndex.from_sparse(SegmentedBM25(self.segments, self.globs, n,
+                                                              self.vocab))
         vocab = self.vocab
         lists = []
         for s, r in zip(self.seg_of.tolist(), self.local_of.tolist()):
