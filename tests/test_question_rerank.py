@@ -95,14 +95,48 @@ def test_answer_model_ranks_confides_and_explains(tmp_path):
     assert top[0][0] == "type_match" and top[0][1] > 0
 
 
+def test_sentence_model_gives_every_span_its_sentences_verdict(tmp_path):
+    import lightgbm as lgb
+
+    from askfiles.features import SENTENCE_FEATURES, SPAN_FEATURES, STACKED
+
+    model = tiny_model(tmp_path)
+    # A toy sentence model: the sentence that matches more of the question is right;
+    # a toy ranker that trusts it.
+    rng = np.random.default_rng(0)
+    xs = np.zeros((400, len(SENTENCE_FEATURES)))
+    m = SENTENCE_FEATURES.index("sent_match")
+    xs[:, m] = rng.random(400)
+    params = {"objective": "lambdarank", "min_data_in_leaf": 5, "verbose": -1,
+              "num_threads": 1, "seed": 1, "deterministic": True}
+    model.sentences = lgb.train(params, lgb.Dataset(xs, (xs[:, m] > 0.5).astype(int),
+                                                    group=[4] * 100), 20)
+    x = np.zeros((400, len(SPAN_FEATURES)))
+    r = SPAN_FEATURES.index("sent_model_rank")
+    x[:, r] = rng.integers(0, 3, 400)
+    model.ranker = lgb.train(params, lgb.Dataset(x, (x[:, r] == 0).astype(int),
+                                                 group=[4] * 100,
+                                                 feature_name=list(SPAN_FEATURES)), 20)
+    rows = [{"wh": "who", "sent_rank": 0.0, "sent_match": 0.2},
+            {"wh": "who", "sent_rank": 1.0, "sent_match": 0.9},
+            {"wh": "who", "sent_rank": 1.0, "sent_match": 0.9}]
+    weak, strong, strong2 = model.score(rows)
+    assert strong > weak and strong == strong2
+    assert all(set(STACKED) <= set(row) for row in rows)     # --explain reads them
+    assert (rows[1]["sent_model"], rows[1]["sent_model_rank"]) == (0.0, 0.0)
+    assert rows[0]["sent_model"] < 0 and rows[0]["sent_model_rank"] == 1.0
+    assert rows[1]["sent_share"] == rows[2]["sent_share"] > 0.5 > rows[0]["sent_share"]
+
+
 def test_shipped_model_is_text_not_pickle():
     spec = json.loads((MODEL_DIR / "model.json").read_text())
     assert 0.0 <= spec["threshold"] <= 1.0
-    for name in ("ranker.txt", "confidence.txt"):
+    for name in ("sentence.txt", "ranker.txt", "confidence.txt"):
         head = (MODEL_DIR / name).read_text()[:4]
         assert head == "tree", name      # LightGBM's own text format
     model = AnswerModel.load()
     assert model.span_names == spec["span_features"]
+    assert model.sentences is not None and spec["sentence_features"]
 
 
 def test_overlapping_spans_pool_their_probability():
