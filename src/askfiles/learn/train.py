@@ -46,6 +46,8 @@ ABLATIONS = {
     "repeats": {"drop": ("repeats",)},
     "places and modifying clauses": {"drop": ("is_country", "is_region", "child_in_q",
                                               "clause_child_in_q")},
+    # session 6 (the confidence model still reads sent_model and sent_share)
+    "sentence model in the ranker": {"drop": ("sent_model", "sent_share", "sent_model_rank")},
 }
 
 
