@@ -10,7 +10,7 @@ import numpy as np
 from ..features import (ANSWER_CATEGORICAL, ANSWER_FEATURES, CATEGORICAL, SENTENCE_CATEGORICAL,
                         SENTENCE_FEATURES, SPAN_FEATURES, fill_stacked, sentence_matrix)
 from ..rerank import answer_rows, pick_answers
-from .collect import Collected
+from .collect import COLUMN, Collected
 
 SEED = 7
 RANKER_PARAMS = {
@@ -31,7 +31,6 @@ CONF_PARAMS = {
 CONF_ROUNDS = 200
 SENTENCE_PARAMS = {**RANKER_PARAMS, "min_data_per_group": 20}
 SENTENCE_ROUNDS = 150
-COLUMN = {n: j for j, n in enumerate(SPAN_FEATURES)}
 RIGHT_F1 = 0.5      # an answer counts as right from this token F1 up
 
 
