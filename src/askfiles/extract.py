@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from .index import STOPWORDS, stem
@@ -141,6 +141,9 @@ class Span:
     the_gpe: bool          # "the Soviet Union", "the US": countries take "the", towns rarely
     unit: bool = False     # a number with the unit it counts: "3700 kB", "15 years"
     place: str = ""        # "country" or "region" (state, province) by name, else ""
+    # Its features that no question changes (see fixed_features), worked out once
+    # with the span and copied into every question's feature dict.
+    fixed: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 CLAUSE_DEPS = frozenset(("advcl", "ccomp", "xcomp", "relcl", "pcomp", "acl", "conj", "pobj"))
@@ -204,7 +207,7 @@ def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[S
             continue
         root = span_root(ann, s, e)
         gov = ann.heads[root]
-        out.append(Span(
+        out.append(with_fixed(ann, sent, Span(
             span=(s, e), source=source, label=label,
             lab=label or ("NP:" + ann.pos[root]), root=root, gov=gov, dep=ann.deps[root],
             content=content, surface=text[ann.starts[s]:ann.ends[e - 1]].lower(),
@@ -218,8 +221,34 @@ def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[S
                 for i in (s - 1, s))),
             unit=(s, e) in units,
             place=place_kind(text[ann.starts[s]:ann.ends[e - 1]].lower()) if e - s <= 5 else "",
-        ))
+        )))
     return out
+
+
+def with_fixed(ann: Annotation, sent: tuple[int, int], c: Span) -> Span:
+    """``c`` with its question-independent features (:attr:`Span.fixed`) filled in."""
+    (s, e), (a, b), root, gov = c.span, sent, c.root, c.gov
+    f: dict[str, float | str] = {
+        "lab": c.lab, "dep": c.dep, "src": c.source, "prep": c.prep or "-",
+        "gov_pos": ann.pos[gov] if gov != root else "-",
+        "n_tokens": float(e - s), "sent_len": float(b - a), "rel_pos": (s - a) / max(b - a, 1),
+        "first_pos": ann.pos[s], "last_pos": ann.pos[e - 1],
+    }
+    if c.gpe_region:
+        f["gpe_region"] = 1.0
+    if c.the_gpe:
+        f["the_gpe"] = 1.0
+    if c.has_num:
+        f["has_num"] = 1.0
+    caps = sum(1 for i in range(s, e) if ann.pos[i] == "PROPN")
+    if caps:
+        f["propn_share"] = caps / (e - s)
+    if c.unit:
+        f["unit"] = 1.0
+    if c.place:
+        f["is_" + c.place] = 1.0
+    c.fixed.update(f)
+    return c
 
 
 def _place_with_region(ann: Annotation, text: str, ent_spans: dict, s: int, e: int) -> bool:
@@ -282,22 +311,13 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
         if dist is None or d < dist:
             dist = d
     a, b = sm.sent
-    f: dict[str, float | str] = {
-        "wh": wh,
-        "head_class": head_class(q.head),
-        "head": q.head or "-",
-        "lab": c.lab,
-        "dep": c.dep,
-        "src": c.source,
-        "prep": c.prep or "-",
-        "gov_pos": ann.pos[gov] if gov != root else "-",
-        "n_tokens": float(e - s),
-        "q_overlap": in_q / len(c.content),
-        "sent_match": sm.match,
-        "sent_len": float(b - a),
-        "rel_pos": (s - a) / max(b - a, 1),
-        "dist": math.log1p(dist) if dist is not None else -1.0,
-    }
+    f: dict[str, float | str] = dict(c.fixed)
+    f["wh"] = wh
+    f["head_class"] = head_class(q.head)
+    f["head"] = q.head or "-"
+    f["q_overlap"] = in_q / len(c.content)
+    f["sent_match"] = sm.match
+    f["dist"] = math.log1p(dist) if dist is not None else -1.0
     if tdist is not None:
         # Parse-tree distance: "confessed on 16 February 1964 in Cleveland" is five
         # words but two edges (Cleveland <- in <- confessed) from the question's verb.
@@ -336,27 +356,12 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
     if q.root and anchor != root and ann.lemmas[anchor] == q.root:
         # The span hangs (maybe through a preposition) on the question's own verb.
         f["anchor_is_q_root"] = 1.0
-    if c.gpe_region:
-        f["gpe_region"] = 1.0
-    if c.the_gpe:
-        f["the_gpe"] = 1.0
-    if c.has_num:
-        f["has_num"] = 1.0
-    caps = sum(1 for i in range(s, e) if ann.pos[i] == "PROPN")
-    if caps:
-        f["propn_share"] = caps / (e - s)
-    if c.unit:
-        f["unit"] = 1.0
     f["wh_dep"] = q.wh_dep or "-"
     if q.wh_dep and c.dep == q.wh_dep:
         f["dep_agrees"] = 1.0
-    f["first_pos"] = ann.pos[s]
-    f["last_pos"] = ann.pos[e - 1]
     if idf:
         _window_features(f, sm, toks, s, e, idf)
     f["up_path"] = _up_path(ann, toks, terms, q_lemmas, root, a, b)
-    if c.place:
-        f["is_" + c.place] = 1.0
     if kids:
         # "James Klugmann, who later recruited him": the question's words modify the span.
         for j in kids.get(root, ()):
