@@ -132,3 +132,22 @@ def test_passage_counts_and_first_passage_agree_with_the_passages(seed_engine):
             assert engine.passage_count(doc_id) == ids.count(doc_id)
             assert engine._first_passage(doc_id) == ids.index(doc_id)
         assert engine.passage_count("no/such/doc.txt") == 0
+
+
+def test_a_model_that_ranks_only_the_best_sentences_answers_from_them(seed_engine):
+    q = seed_engine.analyse("When did Cairncross confess to being a spy?")
+    cands, _, _ = seed_engine.candidates(q)
+    feats = [f for f, _, _, _ in cands]
+    model = seed_engine.scorer
+    before = model.ranked_sentences
+    try:
+        model.ranked_sentences = 1
+        scores = model.score([dict(f) for f in feats])
+    finally:
+        model.ranked_sentences = before
+    rows = [dict(f) for f in feats]
+    model.score(rows)  # fills each row's sentence verdict
+    best = [i for i, r in enumerate(rows) if r["sent_model_rank"] == 0]
+    rest = [i for i, r in enumerate(rows) if r["sent_model_rank"] > 0 and not r.get("doc_header")]
+    assert best and rest
+    assert scores[best].min() > scores[rest].max()

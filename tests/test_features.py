@@ -199,3 +199,31 @@ def test_fill_stacked_gives_each_span_its_sentences_verdict():
     assert got[:, 2].tolist() == [2, 0, 0, 1]                  # the sentence's rank
     shares = np.exp([0.0, 2.0, 1.0]) / np.exp([0.0, 2.0, 1.0]).sum()
     assert got[:, 1] == pytest.approx(shares[[0, 1, 1, 2]])     # softmax over sentences
+
+
+def test_ranker_scores_only_the_best_sentences_spans_and_the_opening_lines():
+    from askfiles.features import ranked_rows
+
+    x, col = _span_rows([0, 1, 1, 3, 4], sent_model_rank=[2, 0, 0, 3, 4],
+                        doc_header=[0, 0, 0, 0, 1])
+    assert ranked_rows(x, col, 3).tolist() == [0, 1, 2, 4]    # rank 3 left out, header kept
+    assert ranked_rows(x, col, None).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_spread_scores_puts_unscored_spans_after_every_scored_one_by_sentence_rank():
+    from askfiles.features import spread_scores
+
+    x, col = _span_rows([0, 1, 2, 3], sent_model_rank=[0, 5, 1, 4])
+    out = spread_scores(x, col, np.array([0, 2]), np.array([0.5, -2.0]))
+    assert out.tolist() == [0.5, -8.0, -2.0, -7.0]
+    assert np.argsort(-out, kind="stable").tolist() == [0, 2, 3, 1]
+
+
+def test_a_collection_from_another_feature_set_is_refused_with_a_way_out(tmp_path):
+    from askfiles.learn import train
+
+    stale = tmp_path / "old.npz"
+    np.savez(stale, x=np.zeros((2, 81), dtype=np.float32), f1=np.zeros(2), em=np.zeros(2),
+             sizes=np.array([2]), meta=np.array('{"questions": [], "vocab": {}}'))
+    with pytest.raises(ValueError, match="collected by another version. Delete it"):
+        train.load_collected(stale)

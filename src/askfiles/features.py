@@ -155,6 +155,33 @@ def fill_stacked(x: np.ndarray, col: Mapping[str, int], sid: np.ndarray,
     x[:, col["sent_model_rank"]] = rank[sid]
 
 
+def ranked_rows(x: np.ndarray, col: Mapping[str, int], k: int | None) -> np.ndarray:
+    """Which span rows the span ranker scores: those of the sentence model's best ``k``
+    sentences, and a document's opening lines (all rows when ``k`` is None).
+
+    The sentence columns (:func:`fill_stacked`) must be filled in already.
+    """
+    if k is None:
+        return np.arange(len(x))
+    keep = (x[:, col["sent_model_rank"]] < k) | (x[:, col["doc_header"]] > 0)
+    return np.flatnonzero(keep)
+
+
+def spread_scores(x: np.ndarray, col: Mapping[str, int], rows: np.ndarray,
+                  scores: np.ndarray) -> np.ndarray:
+    """Ranker ``scores`` of ``rows`` as a score for every row of ``x``.
+
+    A row the ranker did not score comes after every scored one, its
+    sentence's place in the sentence model's order deciding among them.
+    """
+    if len(rows) == len(x):
+        return np.asarray(scores, dtype=np.float64)
+    floor = float(np.min(scores)) if len(scores) else 0.0
+    out = floor - 1.0 - x[:, col["sent_model_rank"]].astype(np.float64)
+    out[rows] = scores
+    return out
+
+
 def matrix(rows: Sequence[Mapping[str, float | str]], names: Sequence[str],
            vocab: Mapping[str, Sequence[str]]) -> np.ndarray:
     """Rows of feature dicts as a float matrix in ``names`` order (see :class:`Encoder`)."""

@@ -15,7 +15,8 @@ from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from .features import STACKED, Encoder, fill_stacked, sentence_matrix
+from .features import (STACKED, Encoder, fill_stacked, ranked_rows, sentence_matrix,
+                       spread_scores)
 
 MODEL_DIR = Path(__file__).with_name("model")
 UNSEEN_GATE = 0.5  # share of the question's names unseen in the corpus where confidence falls
@@ -118,6 +119,9 @@ class AnswerModel:
         self.answer_vocab = spec["answer_vocab"]
         self._spans = Encoder(self.span_names, self.vocab)
         self._answers = Encoder(self.answer_names, self.answer_vocab)
+        # Only the spans of the sentence model's best few sentences are ranked
+        # (None: all); the rest come after them (features.spread_scores).
+        self.ranked_sentences = spec.get("ranked_sentences")
         self._lock = threading.Lock()
 
     @classmethod
@@ -147,13 +151,16 @@ class AnswerModel:
             return np.zeros(0)
         x = self._spans.matrix(rows)
         with self._lock:
-            if self.sentences is not None:
-                sid, s = sentence_matrix(x, self._col)
-                fill_stacked(x, self._col, sid, self.sentences.predict(s, **PREDICT_PARAMS))
-                cols = [self._col[n] for n in STACKED]
-                for row, values in zip(rows, x[:, cols].tolist()):
-                    row.update(zip(STACKED, values))
-            return self.ranker.predict(x, **PREDICT_PARAMS)
+            if self.sentences is None:
+                return self.ranker.predict(x, **PREDICT_PARAMS)
+            sid, s = sentence_matrix(x, self._col)
+            fill_stacked(x, self._col, sid, self.sentences.predict(s, **PREDICT_PARAMS))
+            cols = [self._col[n] for n in STACKED]
+            for row, values in zip(rows, x[:, cols].tolist()):
+                row.update(zip(STACKED, values))
+            keep = ranked_rows(x, self._col, self.ranked_sentences)
+            return spread_scores(x, self._col, keep,
+                                 self.ranker.predict(x[keep], **PREDICT_PARAMS))
 
     def contributions(self, row: Mapping[str, float | str], top: int = 8
                       ) -> list[tuple[str, float]]:

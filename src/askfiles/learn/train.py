@@ -27,8 +27,8 @@ from ..rerank import MODEL_DIR, gated
 from . import pool
 from .cache import AnnotationCache
 from .collect import Codes, Collected, collect
-from .models import (RIGHT_F1, answer_matrix, answers_of, fit_confidence, fit_ranker,
-                     fit_sentences, stacked)
+from .models import (RANKED_SENTENCES, RIGHT_F1, answer_matrix, answers_of, fit_confidence,
+                     fit_ranker, fit_sentences, ranker_scores, stacked)
 
 FOLDS = 5
 # Feature groups added for issue 9, each kept only for a cross-validated gain.
@@ -85,6 +85,7 @@ def _without(data: list[Collected], rows: tuple[str, object] | None, vocab) -> l
 
 
 THREADS = 2  # LightGBM threads while cross-validating (--threads)
+RANKED = RANKED_SENTENCES  # sentences whose spans the ranker scores (--ranked-sentences)
 
 
 def sentence_folds(data: list[Collected], folds: np.ndarray
@@ -115,13 +116,8 @@ def fold_models(data: list[Collected], folds: np.ndarray, drop=()) -> list:
 
 def scores_of(models, data: list[Collected], folds: np.ndarray, drop=()) -> list[np.ndarray]:
     """Ranking scores of every question's candidates from its fold's model."""
-    from .models import _dropped
-
-    out = []
-    for d, k in zip(data, folds):
-        out.append(models[k].predict(_dropped(d.x, drop), num_threads=THREADS)
-                   if len(d.f1) else np.zeros(0))
-    return out
+    return [ranker_scores(models[k], d, RANKED, drop, THREADS)
+            for d, k in zip(data, folds)]
 
 
 def answer_table(data, scores, vocab):
@@ -278,7 +274,7 @@ def cv_report(data, vocab, drop=(), threshold=None, extra=(), gate: bool = True)
 
 
 def main(argv=None) -> int:
-    global THREADS
+    global THREADS, RANKED
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--no-write", action="store_true")
@@ -293,8 +289,12 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=THREADS,
                     help="LightGBM threads for cross-validation (1 on a busy machine: "
                          "oversubscribed threads are many times slower)")
+    ap.add_argument("--ranked-sentences", type=int, default=RANKED_SENTENCES or 0,
+                    help="the ranker scores the spans of the sentence model's best N "
+                         "sentences (0: of every sentence)")
     args = ap.parse_args(argv)
     THREADS = args.threads
+    RANKED = args.ranked_sentences or None
     t0 = time.time()
     cache = AnnotationCache()
     codes = Codes()
@@ -302,7 +302,11 @@ def main(argv=None) -> int:
     print(f"collecting {sum(len(a.questions) for a in arts)} pool questions "
           f"from {len(arts)} articles", file=sys.stderr)
     if args.collected and args.collected.exists():
-        data, vocab = load_collected(args.collected)
+        try:
+            data, vocab = load_collected(args.collected)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     else:
         data = collect(arts, cache, codes, args.limit)
         vocab = codes.vocab()
@@ -376,6 +380,11 @@ def save_collected(path: Path, data: list[Collected], vocab) -> None:
 def load_collected(path: Path):
     """Inverse of :func:`save_collected`."""
     z = np.load(path, allow_pickle=False)
+    if z["x"].ndim != 2 or z["x"].shape[1] != len(SPAN_FEATURES):
+        raise ValueError(
+            f"{path} holds candidates with {z['x'].shape[-1]} features, but the span model "
+            f"now has {len(SPAN_FEATURES)}: it was collected by another version. Delete it "
+            f"(or pass another --collected path) to collect the candidates again.")
     info = json.loads(str(z["meta"]))
     bounds = np.concatenate([[0], np.cumsum(z["sizes"])])
     x, f1, em = z["x"], z["f1"], z["em"]
@@ -410,6 +419,7 @@ def write(out: Path, data, stacked_data, table, vocab, threshold, report) -> Non
                 "pool only; do not edit by hand",
         "span_features": list(SPAN_FEATURES),
         "sentence_features": list(SENTENCE_FEATURES),
+        "ranked_sentences": RANKED,
         "vocab": vocab,
         "answer_features": list(ANSWER_FEATURES),
         "answer_vocab": {n: vocab[n] for n in ANSWER_CATEGORICAL},
