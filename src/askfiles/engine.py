@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import nlp
+from .batching import Batcher
 from .config import load_config
 from .dates import normalize
 from .extract import (SentenceMatch, candidate_spans, children, dateline_end, match_sentences,
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 PASSAGES_READ = 4      # passages whose sentences are searched for the answer
 SENTENCES_READ = 8     # sentences whose spans are scored
 NEIGHBOURS_READ = 3    # the best sentences whose next sentence is read too
+PARSE_BATCH = 16       # questions parsed by spaCy at once, at most
 SNIPPET_MIN_CHARS = 60  # a shorter sentence is shown with its neighbour
 CONFIDENCE_POOL = 5    # distinct answers ordered by confidence before top_k is cut
 HEADER_CHARS = 600      # a document's opening lines: title, byline, date
@@ -89,7 +91,7 @@ class Engine:
         # Saved with the index (a start-up then hashes no text), else computed.
         self.version = (getattr(corpus.report, "version", None)
                         or corpus_version(corpus.documents))
-        self._parse_lock = threading.Lock()
+        self._parser = Batcher(self._parse_many, PARSE_BATCH)
         self._per_doc: dict[str, tuple[int, int]] | None = None
         # Unseen question terms weigh as much as the rarest possible term.
         n = max(len(self.passages), 1)
@@ -121,8 +123,12 @@ class Engine:
         return frozenset(self._toks(i))
 
     def _parse(self, text: str):
-        with self._parse_lock:  # one spaCy pipeline shared by request threads
-            return nlp.parse(text, self.config["spacy_model"])
+        # One spaCy pipeline shared by request threads: questions that arrive
+        # together are parsed together (see batching).
+        return self._parser.call(text)
+
+    def _parse_many(self, texts):
+        return nlp.parse_many(texts, self.config["spacy_model"])
 
     def analyse(self, question: str) -> Question:
         """The question's terms, entities and expected answer type."""
