@@ -23,14 +23,16 @@ import atexit
 import collections
 import logging
 import threading
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from .records import Annotation
+import numpy as np
 
 log = logging.getLogger(__name__)
 
 BATCH = 128            # passages per task
 IN_FLIGHT = 3          # tasks per worker submitted ahead of the results taken
+# The string columns of ``columns_of``'s tables: lemma, POS, dependency; entity label.
+STRING_COLUMNS = {"tokens": [3, 4, 5], "ents": [2]}
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
@@ -104,13 +106,23 @@ def close_clients() -> None:
         _clients.clear()
 
 
-def annotate_batch(texts: list[str], setting: str) -> tuple[dict[str, str], list[dict]]:
-    """Runs on a worker: the batch's annotations (as plain lists) and what made them."""
+def annotate_batch(texts: list[str], setting: str
+                   ) -> tuple[dict[str, str], list[str], dict[str, Any]]:
+    """Runs on a worker: what made the annotations, and the batch as columns over its own strings.
+
+    The columns are ``columns_of``'s (NumPy, cheap to send and to take in) with
+    string ids into the batch's own table; that table lists the strings in the
+    order ``columns_of`` first meets them, so the indexer interning it in order
+    gives every string the id a local build gives it.
+    """
     from . import nlp
+    from .store.tables import columns_of
 
     pipeline = nlp.get_nlp(setting)
-    rows = [a.to_json() for a in nlp.pipe_flattened(pipeline, texts, len(texts) or 1)]
-    return _made_by(pipeline), rows
+    table: dict[str, int] = {}
+    cols = columns_of(list(nlp.pipe_flattened(pipeline, texts, len(texts) or 1)),
+                      lambda s: table.setdefault(s, len(table)))
+    return _made_by(pipeline), list(table), cols
 
 
 def _made_by(pipeline) -> dict[str, str]:
@@ -128,13 +140,19 @@ def workers(address: str) -> int:
     return max(1, len(client_for(address).scheduler_info().get("workers", {})))
 
 
-def annotate(texts: Iterable[str], setting: str, address: str,
-             batch_size: int = BATCH) -> Iterator[Annotation]:
-    """Annotations of ``texts``, in order, made on the cluster at ``address``."""
+def annotate_columns(texts: Iterable[str], setting: str, address: str,
+                     intern: Callable[[str], int], batch_size: int = 0
+                     ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """``(passages, columns)`` of ``texts`` a batch at a time, in order, made on the cluster.
+
+    The columns are ``store.tables.columns_of``'s for the batch, strings through
+    ``intern``: the indexer only maps each batch's string table, it never
+    handles a token."""
     from . import nlp
     from .store import model_version
 
     name = nlp.model_name(setting)
+    batch_size = batch_size or BATCH
     client = client_for(address)
     ahead = IN_FLIGHT * workers(address)
     pending: collections.deque = collections.deque()
@@ -142,15 +160,20 @@ def annotate(texts: Iterable[str], setting: str, address: str,
              "askfiles_pipeline": str(nlp.PIPELINE_VERSION)}
     batch: list[str] = []
 
-    def take(future) -> list[dict]:
-        made_by, rows = future.result()
+    def take(future) -> tuple[int, dict[str, np.ndarray]]:
+        made_by, strings, cols = future.result()
         for key, value in local.items():
             if value and made_by.get(key) != value:
                 raise RuntimeError(
                     f"a cluster worker annotates with {key} {made_by.get(key)!r}, this "
                     f"indexer with {value!r}: install the same askfiles and spaCy "
                     "pipeline on every worker")
-        return rows
+        ids = np.fromiter(map(intern, strings), dtype=np.int32, count=len(strings))
+        for col, at in STRING_COLUMNS.items():
+            if len(cols[col]):          # (received arrays may be read-only: a copy)
+                cols[col] = np.array(cols[col])
+                cols[col][:, at] = ids[cols[col][:, at]]
+        return len(cols["tokens_ptr"]) - 1, cols
 
     try:
         for text in texts:
@@ -160,13 +183,11 @@ def annotate(texts: Iterable[str], setting: str, address: str,
             pending.append(client.submit(annotate_batch, batch, name, pure=False))
             batch = []
             while len(pending) >= ahead:
-                for row in take(pending.popleft()):
-                    yield Annotation.from_json(row)
+                yield take(pending.popleft())
         if batch:
             pending.append(client.submit(annotate_batch, batch, name, pure=False))
         while pending:
-            for row in take(pending.popleft()):
-                yield Annotation.from_json(row)
+            yield take(pending.popleft())
     finally:
         for future in pending:       # a build stopped early: drop its queued work
             future.cancel()
