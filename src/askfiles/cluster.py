@@ -36,6 +36,7 @@ STRING_COLUMNS = {"tokens": [3, 4, 5], "ents": [2]}
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
+_warming: dict[str, list] = {}     # address -> its workers' pipeline-load futures
 
 
 def _import_distributed():
@@ -125,6 +126,13 @@ def annotate_batch(texts: list[str], setting: str
     return _made_by(pipeline), list(table), cols
 
 
+def load_pipeline(setting: str) -> dict[str, str]:
+    """Runs on a worker: load the pipeline now (while the indexer still walks the corpus)."""
+    from . import nlp
+
+    return _made_by(nlp.get_nlp(setting))
+
+
 def _made_by(pipeline) -> dict[str, str]:
     import spacy
 
@@ -138,6 +146,29 @@ def _made_by(pipeline) -> dict[str, str]:
 def workers(address: str) -> int:
     """How many workers the cluster has now."""
     return max(1, len(client_for(address).scheduler_info().get("workers", {})))
+
+
+def warm_up(address: str, setting: str) -> None:
+    """Start the cluster and load the pipeline on its workers in the background.
+
+    Called when a build first meets a new document: the cluster's start and the
+    workers' pipeline loads (10 s or so) then overlap the rest of the corpus walk.
+    """
+    from . import nlp
+
+    name = nlp.model_name(setting)
+
+    def start() -> None:
+        try:
+            client = client_for(address)
+            with _clients_lock:   # kept: a future dropped before it runs is forgotten
+                _warming[address] = [
+                    client.submit(load_pipeline, name, workers=[w], pure=False)
+                    for w in client.scheduler_info().get("workers", {})]
+        except Exception as exc:  # annotate_columns() starts it again, or says why not
+            log.warning("could not start the cluster at %s early: %s", address, exc)
+
+    threading.Thread(target=start, name="askfiles-cluster-start", daemon=True).start()
 
 
 def annotate_columns(texts: Iterable[str], setting: str, address: str,
@@ -191,3 +222,5 @@ def annotate_columns(texts: Iterable[str], setting: str, address: str,
     finally:
         for future in pending:       # a build stopped early: drop its queued work
             future.cancel()
+        with _clients_lock:
+            _warming.pop(address, None)

@@ -110,11 +110,21 @@ class SegmentWriter:
                 first[h] = i
                 todo.append(i)
         self.annotated += len(todo)
-        ids = [self._term_ids(texts[i]) for i in todo]
+        ids: list[list[int]] = []
+
+        def feed() -> Iterable[str]:
+            # BM25 terms of each text as annotation takes it: with a cluster the
+            # workers start on the first batches meanwhile (same order, same vocabulary).
+            for i in todo:
+                ids.append(self._term_ids(texts[i]))
+                yield texts[i]
+
+        cols = _annotate_columns(feed(), len(todo), self.cfg, self.progress, self.intern)
+        # (Every path reads every text; should one not, the rest are tokenized here.)
+        ids.extend(self._term_ids(texts[i]) for i in todo[len(ids):])
         TOKENIZED += len(todo)
         got = Rows(len(rows))
-        got.add(_annotate_columns((texts[i] for i in todo), len(todo), self.cfg,
-                                  self.progress, self.intern),
+        got.add(cols,
                 np.asarray([len(x) for x in ids], dtype=np.int64),
                 np.asarray([t for x in ids for t in x], dtype=np.int32), np.asarray(todo, dtype=np.int64))
         del ids
