@@ -83,12 +83,12 @@ def saved(index: Path) -> dict[str, bytes]:
             for name in FILES}
 
 
-def run(n: int, how: str) -> dict:
+def run(n: int, how: str, src: Path = HERE.parent / "src") -> dict:
     corpus = store_scale.prepare(n)
-    index = store_scale.OUT / f"cluster-index-{n}-{how.replace(':', '')}"
+    index = store_scale.OUT / f"cluster-index-{n}-{how.replace(':', '')}-{src.resolve().parent.name}"
     shutil.rmtree(index, ignore_errors=True)
     env = {**os.environ, "ASKFILES_INDEX_DIR": str(index), "ASKFILES_POLL_SECONDS": "0",
-           "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"),
+           "PYTHONPATH": os.pathsep.join([str(src),
                                           os.environ.get("PYTHONPATH", "")])}
     report = index.parent / f"{index.name}.report.json"
     env["BENCH_REPORT"] = str(report)
@@ -124,13 +124,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ways", nargs="+", default=None,
                     help="default: one procs:W local:W")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--src", type=Path, default=HERE.parent / "src",
+                    help="the askfiles sources to run (e.g. an older commit's, exported)")
+    ap.add_argument("--reference", type=Path, default=None,
+                    help="compare the saved arrays with this index (default: the 'one' run's)")
     args = ap.parse_args(argv)
     ways = args.ways or ["one", f"procs:{args.workers}", f"local:{args.workers}"]
     results = []
     for n in args.sizes:
-        rows = [run(n, how) for how in ways]
+        rows = [run(n, how, args.src) for how in ways]
         base = next((r for r in rows if r["how"] == "one"), rows[0])
-        ref = saved(Path(base["index"]))
+        ref = saved(args.reference or Path(base["index"]))
         print(f"\n{n} passages in the corpus ({base['passages']} annotated), real spaCy")
         print("| how | seconds | passages/s | speed-up | CPU s driver | CPU s children "
               "| CPU/wall | first annotation s | same saved arrays | load avg before (1/5/15) "
