@@ -16,8 +16,10 @@ child processes (annotators, Dask workers), the seconds before the first
 annotation reached the indexer (corpus walk, cluster start, pipeline loads),
 and whether the saved annotation arrays (strings, tokens, sentences, entities,
 noun chunks, their row pointers, passages, hashes, terms) are byte for byte
-those of ``one``. The machine's load average is printed with each run: other
-work on the same cores slows the parallel runs most.
+those of ``one`` (or of ``--reference``). The machine's load average is
+printed with each run: other work on the same cores slows the parallel runs
+most. The corpus and indexes go under ``$ASKFILES_BENCH_OUT`` (default
+``/tmp/askfiles-bench``).
 
     .venv/bin/python benchmarks/cluster_annotation.py --sizes 2000 100000 --workers 2
 """
@@ -85,7 +87,8 @@ def saved(index: Path) -> dict[str, bytes]:
 
 def run(n: int, how: str, src: Path = HERE.parent / "src") -> dict:
     corpus = store_scale.prepare(n)
-    index = store_scale.OUT / f"cluster-index-{n}-{how.replace(':', '')}-{src.resolve().parent.name}"
+    tree = src.resolve().parent.name            # which checkout's askfiles
+    index = store_scale.OUT / f"cluster-index-{n}-{how.replace(':', '')}-{tree}"
     shutil.rmtree(index, ignore_errors=True)
     env = {**os.environ, "ASKFILES_INDEX_DIR": str(index), "ASKFILES_POLL_SECONDS": "0",
            "PYTHONPATH": os.pathsep.join([str(src),
