@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sys
@@ -37,7 +38,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from askfiles.split import sentences  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "eval" / "dev-v1.1.json"
-OUT = Path("/tmp/askfiles-bench")
+# ASKFILES_BENCH_OUT: another folder, so that two checkouts do not share one.
+OUT = Path(os.environ.get("ASKFILES_BENCH_OUT", "/tmp/askfiles-bench"))
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 SEED = 20240605
 PASSAGES_PER_DOC = 10

@@ -51,6 +51,30 @@ def test_cluster_build_saves_the_same_annotations_as_a_local_build(tmp_path):
         assert a[name] == b[name], f"{name} differs between the local and the cluster build"
 
 
+def test_many_small_batches_intern_strings_in_the_local_order(tmp_path, monkeypatch):
+    """Each batch comes back with its own string table: mapped in order, batch after
+    batch, the saved strings and ids are still a local build's."""
+    from askfiles import cluster
+    from askfiles.store import open_corpus
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(SEED.read_text())
+    local = open_corpus(corpus, {"corpus": str(corpus), "index_dir": str(tmp_path / "local"),
+                                 "annotate_processes": 1})
+    monkeypatch.setattr(cluster, "BATCH", 5)
+    try:
+        built = open_corpus(corpus, {"corpus": str(corpus), "cluster": "local:2",
+                                     "index_dir": str(tmp_path / "cluster")})
+        assert "local:2" in cluster._clients          # annotated there, not here
+    finally:
+        cluster.close_clients()
+    assert built.report.passages_annotated == local.report.passages_annotated > 10
+    a, b = _saved(tmp_path / "local"), _saved(tmp_path / "cluster")
+    for name in ANNOTATION_FILES:
+        assert a[name] == b[name], f"{name} differs between the local and the cluster build"
+
+
 def test_cluster_addresses_are_checked():
     from askfiles.cluster import parse_address
 

@@ -162,34 +162,39 @@ def forbid_annotation(reason: str) -> None:
 
 
 def annotate(texts: Iterable[str], setting: str = "", batch_size: int = 64,
-             n_process: int = 1, cluster: str = "") -> Iterator[Annotation]:
+             n_process: int = 1) -> Iterator[Annotation]:
     """Annotations of many texts, in order, through ``nlp.pipe`` in batches.
 
     With ``n_process`` above 1 the batches go to fresh spawned processes
-    (:func:`_annotate_spawned`), never to ``fork``ed copies of this one. With
-    ``cluster`` (a Dask scheduler address or ``local:N``) they go to the workers
-    of that cluster (:mod:`askfiles.cluster`)."""
-    global ANNOTATED
-    if FORBIDDEN:
-        raise RuntimeError(f"annotation refused: {FORBIDDEN}")
-    procs = _start_annotators(setting, n_process) if n_process > 1 and not cluster else None
-    if cluster:
-        from . import cluster as dask_cluster
-
-        stream = dask_cluster.annotate(texts, setting, cluster)
-    elif procs:
+    (:func:`_annotate_spawned`), never to ``fork``ed copies of this one. (On a
+    Dask cluster: :func:`askfiles.cluster.annotate_columns`.)"""
+    check_allowed()
+    procs = _start_annotators(setting, n_process) if n_process > 1 else None
+    if procs:
         stream = _annotate_spawned(texts, procs, batch_size)
     else:
         stream = pipe_flattened(get_nlp(setting), texts, batch_size)
     try:
         for ann in stream:
-            with _lock:
-                ANNOTATED += 1
-            for hook in ANNOTATION_HOOKS:
-                hook(1)
+            note_annotated(1)
             yield ann
     finally:
         stream.close()           # a build stopped early: its processes end now
+
+
+def check_allowed() -> None:
+    """RuntimeError when this process must not annotate (see :func:`forbid_annotation`)."""
+    if FORBIDDEN:
+        raise RuntimeError(f"annotation refused: {FORBIDDEN}")
+
+
+def note_annotated(n: int) -> None:
+    """Count ``n`` passages just annotated: :data:`ANNOTATED` and the hooks."""
+    global ANNOTATED
+    with _lock:
+        ANNOTATED += n
+    for hook in ANNOTATION_HOOKS:
+        hook(n)
 
 
 def _start_annotators(setting: str, n_process: int) -> list | None:

@@ -176,6 +176,10 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
 
     def add(doc: dict[str, Any]) -> None:
         nonlocal pending_passages
+        if not new_live and cfg.get("cluster"):  # started while the walk goes on
+            from .. import cluster
+
+            cluster.warm_up(str(cfg["cluster"]), cfg.get("spacy_model", ""))
         order.append(-1 - len(new_live))
         new_live.append((len(writer.sources), len(pending)))
         doc["passages"] = [(p.start, p.end) for p in split.split_document(

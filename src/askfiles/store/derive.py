@@ -110,11 +110,21 @@ class SegmentWriter:
                 first[h] = i
                 todo.append(i)
         self.annotated += len(todo)
-        ids = [self._term_ids(texts[i]) for i in todo]
+        ids: list[list[int]] = []
+
+        def feed() -> Iterable[str]:
+            # BM25 terms of each text as annotation takes it: with a cluster the
+            # workers start on the first batches meanwhile (same order, same vocabulary).
+            for i in todo:
+                ids.append(self._term_ids(texts[i]))
+                yield texts[i]
+
+        cols = _annotate_columns(feed(), len(todo), self.cfg, self.progress, self.intern)
+        # (Every path reads every text; should one not, the rest are tokenized here.)
+        ids.extend(self._term_ids(texts[i]) for i in todo[len(ids):])
         TOKENIZED += len(todo)
         got = Rows(len(rows))
-        got.add(_annotate_columns((texts[i] for i in todo), len(todo), self.cfg,
-                                  self.progress, self.intern),
+        got.add(cols,
                 np.asarray([len(x) for x in ids], dtype=np.int64),
                 np.asarray([t for x in ids for t in x], dtype=np.int32), np.asarray(todo, dtype=np.int64))
         del ids
@@ -151,6 +161,17 @@ class SegmentWriter:
                        {**arrays, "text_offsets": off})
 
 
+def _cluster_columns(texts: Iterable[str], cfg: dict[str, Any], address: str,
+                     intern: Callable[[str], int]):
+    """``(passages, columns)`` a batch at a time from the Dask cluster, counted as annotated."""
+    from .. import cluster
+
+    nlp.check_allowed()
+    for n, cols in cluster.annotate_columns(texts, cfg.get("spacy_model", ""), address, intern):
+        nlp.note_annotated(n)
+        yield n, cols
+
+
 def _annotate_columns(texts: Iterable[str], total: int, cfg: dict[str, Any],
                       progress: Progress | None, intern: Callable[[str], int]
                       ) -> dict[str, np.ndarray]:
@@ -174,13 +195,20 @@ def _annotate_columns(texts: Iterable[str], total: int, cfg: dict[str, Any],
     if progress:
         progress({"phase": "annotate", "passages": 0, "total_passages": total,
                   "rate": 0.0, "processes": n_process})
-    where = {"cluster": address} if address else {}
-    for ann in nlp.annotate(texts, cfg.get("spacy_model", ""), n_process=n_process, **where):
-        batch.append(ann)
-        done += 1
-        if len(batch) >= ANNOTATE_CHUNK:
-            chunks.append(columns_of(batch, intern))
-            batch = []
+    if address:
+        stream = _cluster_columns(texts, cfg, address, intern)
+    else:
+        stream = ((1, ann) for ann in nlp.annotate(texts, cfg.get("spacy_model", ""),
+                                                  n_process=n_process))
+    for n, got in stream:
+        if isinstance(got, Annotation):
+            batch.append(got)
+            if len(batch) >= ANNOTATE_CHUNK:
+                chunks.append(columns_of(batch, intern))
+                batch = []
+        else:
+            chunks.append(got)
+        done += n
         now = time.perf_counter()
         if progress and (now - last > 0.5 or done == total):
             last = now
