@@ -159,8 +159,9 @@ class AnswerModel:
             for row, values in zip(rows, x[:, cols].tolist()):
                 row.update(zip(STACKED, values))
             keep = ranked_rows(x, self._col, self.ranked_sentences)
+            ranked = x if len(keep) == len(x) else x[keep]
             return spread_scores(x, self._col, keep,
-                                 self.ranker.predict(x[keep], **PREDICT_PARAMS))
+                                 self.ranker.predict(ranked, **PREDICT_PARAMS))
 
     def contributions(self, row: Mapping[str, float | str], top: int = 8
                       ) -> list[tuple[str, float]]:
