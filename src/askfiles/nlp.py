@@ -329,22 +329,12 @@ def pipe_flattened(nlp, texts: Iterable[str], batch_size: int) -> Iterator[Annot
 QUESTION_SKIPS = frozenset(("ner",))
 
 
-def parse(text: str, setting: str = ""):
-    """A spaCy ``Doc`` for one short text (a question), without NER; never used on passages."""
-    nlp = get_nlp(setting)
-    doc = nlp.make_doc(text)
-    for name, proc in nlp.pipeline:
-        if name not in QUESTION_SKIPS:
-            doc = proc(doc)
-    return doc
-
-
 def parse_many(texts: Sequence[str], setting: str = "") -> list:
-    """:func:`parse` of several texts at once: each pipe runs once over all of them.
+    """spaCy ``Doc``s for short texts (questions), without NER; never used on passages.
 
-    The same parses as one at a time (tags, relations, heads, lemmas of 3,000
-    SQuAD questions compared, in batches of 4 and 16) for about half the time
-    a question from batches of four.
+    Each pipe runs once over all the texts: the same parses as one text at a
+    time (tags, relations, heads, lemmas of 3,000 SQuAD questions compared, in
+    batches of 4 and 16) for about half the time a question in batches of four.
     """
     nlp = get_nlp(setting)
     docs = [nlp.make_doc(t) for t in texts]
