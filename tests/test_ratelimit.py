@@ -116,7 +116,7 @@ def test_the_pages_closest_passages_need_no_second_parse(seed_engine, monkeypatc
 
     calls = []
     app = create_app({"engine": seed_engine, "TESTING": True})
-    monkeypatch.setattr(nlp, "parse", lambda text, *a: calls.append(text))
+    monkeypatch.setattr(nlp, "parse_many", lambda texts, *a: calls.extend(texts))
     with app.test_request_context("/?q=x"):
         shown = pages._closest_passages(seed_engine, "When did Cairncross confess?")
     assert shown and shown[0].document == "cairncross-mi5-confession.txt"
