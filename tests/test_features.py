@@ -210,6 +210,17 @@ def test_ranker_scores_only_the_best_sentences_spans_and_the_opening_lines():
     assert ranked_rows(x, col, None).tolist() == [0, 1, 2, 3, 4]
 
 
+def test_ranked_part_is_the_matrix_itself_when_every_row_is_ranked():
+    from askfiles.features import ranked_part
+
+    x, col = _span_rows([0, 1, 1, 3, 4], sent_model_rank=[2, 0, 0, 3, 4],
+                        doc_header=[0, 0, 0, 0, 1])
+    keep, rows = ranked_part(x, col, None)
+    assert rows is x and keep.tolist() == [0, 1, 2, 3, 4]
+    keep, rows = ranked_part(x, col, 3)
+    assert keep.tolist() == [0, 1, 2, 4] and rows.tolist() == x[[0, 1, 2, 4]].tolist()
+
+
 def test_spread_scores_puts_unscored_spans_after_every_scored_one_by_sentence_rank():
     from askfiles.features import spread_scores
 

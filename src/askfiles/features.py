@@ -167,6 +167,13 @@ def ranked_rows(x: np.ndarray, col: Mapping[str, int], k: int | None) -> np.ndar
     return np.flatnonzero(keep)
 
 
+def ranked_part(x: np.ndarray, col: Mapping[str, int], k: int | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ranked_rows` and those rows of ``x`` (``x`` itself, no copy, when all are ranked)."""
+    keep = ranked_rows(x, col, k)
+    return keep, (x if len(keep) == len(x) else x[keep])
+
+
 def spread_scores(x: np.ndarray, col: Mapping[str, int], rows: np.ndarray,
                   scores: np.ndarray) -> np.ndarray:
     """Ranker ``scores`` of ``rows`` as a score for every row of ``x``.

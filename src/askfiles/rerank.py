@@ -15,7 +15,7 @@ from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from .features import (STACKED, Encoder, fill_stacked, ranked_rows, sentence_matrix,
+from .features import (STACKED, Encoder, fill_stacked, ranked_part, sentence_matrix,
                        spread_scores)
 
 MODEL_DIR = Path(__file__).with_name("model")
@@ -158,8 +158,7 @@ class AnswerModel:
             cols = [self._col[n] for n in STACKED]
             for row, values in zip(rows, x[:, cols].tolist()):
                 row.update(zip(STACKED, values))
-            keep = ranked_rows(x, self._col, self.ranked_sentences)
-            ranked = x if len(keep) == len(x) else x[keep]
+            keep, ranked = ranked_part(x, self._col, self.ranked_sentences)
             return spread_scores(x, self._col, keep,
                                  self.ranker.predict(ranked, **PREDICT_PARAMS))
 

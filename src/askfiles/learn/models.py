@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from ..features import (ANSWER_CATEGORICAL, ANSWER_FEATURES, CATEGORICAL, SENTENCE_CATEGORICAL,
-                        SENTENCE_FEATURES, SPAN_FEATURES, fill_stacked, ranked_rows,
+                        SENTENCE_FEATURES, SPAN_FEATURES, fill_stacked, ranked_part,
                         sentence_matrix, spread_scores)
 from ..rerank import answer_rows, pick_answers
 from .collect import COLUMN, Collected
@@ -115,9 +115,9 @@ def ranker_scores(model, d: Collected, ranked: int | None = RANKED_SENTENCES,
     (only the ranked sentences' spans scored, see rerank.AnswerModel.score)."""
     if not len(d.f1):
         return np.zeros(0)
-    keep = ranked_rows(d.x, COLUMN, ranked)
+    keep, rows = ranked_part(d.x, COLUMN, ranked)
     return spread_scores(d.x, COLUMN, keep,
-                         model.predict(_dropped(d.x[keep], drop), num_threads=threads))
+                         model.predict(_dropped(rows, drop), num_threads=threads))
 
 
 def training_rows(d: Collected, k: int = TRAIN_ROWS) -> np.ndarray:
