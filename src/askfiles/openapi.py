@@ -56,7 +56,9 @@ QUESTION_PARAMS = [
 ]
 
 DOC_ID = {"name": "id", "in": "path", "required": True,
-          "description": "Document id; may contain '/'.", "schema": {"type": "string"}}
+          "description": "Document id: its path in the corpus, relative (it may contain "
+                         "'/' but never starts with one).",
+          "schema": {"type": "string", "pattern": "^[^/]"}}
 PAGING = [
     {"name": "limit", "in": "query", "required": False, "description": "Documents per page.",
      "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
