@@ -230,6 +230,32 @@ def test_spread_scores_puts_unscored_spans_after_every_scored_one_by_sentence_ra
     assert np.argsort(-out, kind="stable").tolist() == [0, 2, 3, 1]
 
 
+def _trees(x, start, count):
+    """A stand-in tree model: column j of ``x`` is tree j's output for that row."""
+    stop = x.shape[1] if count is None else start + count
+    return x[:, start:stop].sum(axis=1)
+
+
+def test_cascade_scores_the_best_rows_of_the_first_trees_with_every_tree():
+    from askfiles.features import cascade_scores
+
+    # four rows, three trees; the first tree picks rows 0 and 2 (2.0 and 1.0)
+    x = np.array([[2.0, -3.0, 0.0], [0.5, 9.0, 0.0], [1.0, 0.0, 0.5], [-1.0, 0.0, 0.0]])
+    out = cascade_scores(_trees, x, first=1, rows=2)
+    assert out[[0, 2]].tolist() == [-1.0, 1.5]            # every tree
+    # the others: their first tree plus the lowest remainder (-3.0), below both
+    assert out[[1, 3]].tolist() == [-2.5, -4.0]
+    assert np.argmax(out) == 2        # row 1's 9.0 in tree 2 is never seen: the trade
+
+
+@pytest.mark.parametrize("first, rows", [(0, 2), (1, 4), (1, 9)])
+def test_cascade_scores_every_row_fully_when_off_or_few(first, rows):
+    from askfiles.features import cascade_scores
+
+    x = np.array([[2.0, -3.0, 0.0], [0.5, 9.0, 0.0], [1.0, 0.0, 0.5], [-1.0, 0.0, 0.0]])
+    assert cascade_scores(_trees, x, first, rows).tolist() == [-1.0, 9.5, 1.5, -1.0]
+
+
 def test_a_collection_from_another_feature_set_is_refused_with_a_way_out(tmp_path):
     from askfiles.learn import train
 
@@ -238,3 +264,31 @@ def test_a_collection_from_another_feature_set_is_refused_with_a_way_out(tmp_pat
              sizes=np.array([2]), meta=np.array('{"questions": [], "vocab": {}}'))
     with pytest.raises(ValueError, match="collected by another version. Delete it"):
         train.load_collected(stale)
+
+
+def _pool(rows):
+    """(fold, answerable, confidence) per question: data, table, conf, folds for train."""
+    from types import SimpleNamespace
+
+    data = [SimpleNamespace(answerable=a, source="squad1") for _, a, _ in rows]
+    table = [[(None, 1.0 if a else 0.0, 1.0 if a else 0.0)] for _, a, _ in rows]
+    conf = [np.array([c]) for _, _, c in rows]
+    return data, table, conf, np.array([f for f, _, _ in rows])
+
+
+def test_the_no_answer_threshold_is_the_median_of_what_each_four_folds_would_choose():
+    from askfiles.learn import train
+
+    # Folds 0-2 each hold an unanswerable question at 0.3 and a right answer at
+    # 0.5; folds 3 and 4 a right answer at 0.2 and one at 0.5.
+    rows = [(k, False, 0.3) for k in range(3)] + [(k, True, 0.5) for k in range(5)]
+    rows += [(3, True, 0.2), (4, True, 0.2)]
+    data, table, conf, folds = _pool(rows)
+    # Over the whole pool, abstaining below 0.31 wins by one question (3 + 5 against 7) ...
+    assert train.best_threshold(data, table, conf) == 0.31
+    # ... but without fold 0, 1 or 2 it is a tie, and the lower threshold is kept:
+    # three of the five four-fold parts choose 0.0, so the median is 0.0.
+    assert train.choose_threshold(data, table, conf, folds) == 0.0
+    # Without the low-confidence right answers, every part agrees on 0.31.
+    data, table, conf, folds = _pool(rows[:-2])
+    assert train.choose_threshold(data, table, conf, folds) == 0.31

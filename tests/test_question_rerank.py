@@ -193,3 +193,42 @@ def test_proper_noun_runs_are_the_names_in_a_question():
               (20, 26, "VERB"), (27, 29, "ADP"), (30, 36, "PROPN"), (36, 37, "PUNCT")]
     assert [text[a:b] for a, b in proper_noun_runs(tokens)] == ["Kim Philby", "Moscow"]
     assert proper_noun_runs([]) == []
+
+
+class _Trees:
+    """A stand-in booster: tree j's output for a span is ``out[id][j]``, where the
+    span's id is its ``n_tokens`` value; records which trees each call summed."""
+
+    def __init__(self, out, id_col):
+        self.out, self.id_col, self.calls = np.asarray(out, dtype=float), id_col, []
+
+    def predict(self, x, start_iteration=0, num_iteration=-1, **_):
+        stop = self.out.shape[1] if num_iteration <= 0 else start_iteration + num_iteration
+        self.calls.append((len(x), start_iteration, stop))
+        return self.out[x[:, self.id_col].astype(int), start_iteration:stop].sum(axis=1)
+
+
+class _Flat:
+    def predict(self, x, **_):
+        return np.zeros(len(x))
+
+
+@pytest.mark.parametrize("cascade, calls, scores", [
+    # the first tree picks spans 0 and 2; only they get the other two trees
+    ([1, 2], [(4, 0, 1), (2, 1, 3)], [-1.0, -2.5, 1.5, -4.0]),
+    # a model written before the cascade: every tree over every span
+    (None, [(4, 0, 3)], [-1.0, 9.5, 1.5, -1.0]),
+])
+def test_span_ranker_scores_with_the_cascade_its_model_was_learned_with(cascade, calls, scores):
+    spec = json.loads((MODEL_DIR / "model.json").read_text())
+    spec["ranked_sentences"] = None
+    if cascade is None:
+        spec.pop("cascade", None)
+    else:
+        spec["cascade"] = cascade
+    ranker = _Trees([[2.0, -3.0, 0.0], [0.5, 9.0, 0.0], [1.0, 0.0, 0.5], [-1.0, 0.0, 0.0]],
+                    spec["span_features"].index("n_tokens"))
+    model = AnswerModel(ranker, _Flat(), spec, sentences=_Flat())
+    rows = [{"n_tokens": float(i), "sent_rank": float(i // 2), "wh": "who"} for i in range(4)]
+    assert model.score(rows).tolist() == scores
+    assert ranker.calls == calls

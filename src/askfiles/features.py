@@ -189,6 +189,27 @@ def spread_scores(x: np.ndarray, col: Mapping[str, int], rows: np.ndarray,
     return out
 
 
+def cascade_scores(predict, x: np.ndarray, first: int, rows: int) -> np.ndarray:
+    """Scores of an additive tree model over ``x``: every row by its first ``first`` trees,
+    the ``rows`` best of those by all of them.
+
+    ``predict(x, start, count)`` sums trees ``start .. start + count`` (``count``
+    None: to the last). The rows the rest of the trees never see get their
+    partial score plus the lowest remainder any full row got, which puts none
+    of them above a fully scored row, so the best of the fully scored rows is
+    the best overall. With ``first`` 0 or no more than ``rows`` rows, every
+    row is scored in full.
+    """
+    if first <= 0 or len(x) <= rows:
+        return np.asarray(predict(x, 0, None), dtype=np.float64)
+    part = np.asarray(predict(x, 0, first), dtype=np.float64)
+    top = np.sort(np.argsort(-part, kind="stable")[:rows])
+    rest = np.asarray(predict(x[top], first, None), dtype=np.float64)
+    out = part + rest.min()
+    out[top] = part[top] + rest
+    return out
+
+
 def matrix(rows: Sequence[Mapping[str, float | str]], names: Sequence[str],
            vocab: Mapping[str, Sequence[str]]) -> np.ndarray:
     """Rows of feature dicts as a float matrix in ``names`` order (see :class:`Encoder`)."""

@@ -8,9 +8,9 @@ from typing import Sequence
 import numpy as np
 
 from ..features import (ANSWER_CATEGORICAL, ANSWER_FEATURES, CATEGORICAL, SENTENCE_CATEGORICAL,
-                        SENTENCE_FEATURES, SPAN_FEATURES, fill_stacked, ranked_part,
-                        sentence_matrix, spread_scores)
-from ..rerank import answer_rows, pick_answers
+                        SENTENCE_FEATURES, SPAN_FEATURES, cascade_scores, fill_stacked,
+                        ranked_part, sentence_matrix, spread_scores)
+from ..rerank import CASCADE_ROWS, CASCADE_TREES, answer_rows, pick_answers
 from .collect import COLUMN, Collected
 
 SEED = 7
@@ -112,12 +112,19 @@ def fit_ranker(data: Sequence[Collected], rounds: int = RANKER_ROUNDS,
 def ranker_scores(model, d: Collected, ranked: int | None = RANKED_SENTENCES,
                   drop: Sequence[str] = (), threads: int = 2) -> np.ndarray:
     """The span ranker's scores of one question's candidates, as at question time
-    (only the ranked sentences' spans scored, see rerank.AnswerModel.score)."""
+    (only the ranked sentences' spans scored, the first trees choosing the spans
+    the rest score: see rerank.AnswerModel.score)."""
     if not len(d.f1):
         return np.zeros(0)
     keep, rows = ranked_part(d.x, COLUMN, ranked)
-    return spread_scores(d.x, COLUMN, keep,
-                         model.predict(_dropped(rows, drop), num_threads=threads))
+
+    def trees(x, start, count):
+        return model.predict(x, start_iteration=start,
+                             num_iteration=count if count is not None else -1,
+                             num_threads=threads)
+
+    return spread_scores(d.x, COLUMN, keep, cascade_scores(
+        trees, _dropped(rows, drop), CASCADE_TREES, CASCADE_ROWS))
 
 
 def training_rows(d: Collected, k: int = TRAIN_ROWS) -> np.ndarray:
