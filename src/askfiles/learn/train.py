@@ -214,8 +214,8 @@ def choose_threshold(data, table, conf, folds: np.ndarray) -> float:
     Combined F1 over the pool is flat near its top (0.17-0.24 within 0.3
     points), so its single best point moved by up to 0.05 between models that
     rank alike. The best point of each four-fold part (out-of-fold confidences)
-    is as noisy; their median is not (0.19 and 0.20 for the models with and
-    without the ranker cascade, whose single best points were 0.19 and 0.24).
+    is as noisy; their median is not (0.20 and 0.19 for the models with and
+    without the ranker cascade, whose single best points were 0.24 and 0.19).
     """
     fold_of = {id(d): int(f) for d, f in zip(data, folds)}
     picks = [best_threshold(data, table, conf, lambda d, k=k: fold_of[id(d)] != k)
