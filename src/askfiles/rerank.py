@@ -38,6 +38,18 @@ CASCADE_TREES = 60
 CASCADE_ROWS = 32
 
 
+def tree_sums(booster, threads: int = PREDICT_PARAMS["num_threads"]):
+    """``predict(x, start, count)`` for :func:`features.cascade_scores`: the sum of a
+    LightGBM booster's trees ``start .. start + count`` (``count`` None: to the last)."""
+
+    def predict(x: np.ndarray, start: int, count: int | None) -> np.ndarray:
+        return booster.predict(x, start_iteration=start,
+                               num_iteration=-1 if count is None else count,
+                               num_threads=threads)
+
+    return predict
+
+
 def gated(p: float, unseen_ents: float, unseen_words: float = 0.0) -> float:
     """A confidence cut when half the names the question mentions or more appear nowhere.
 
@@ -173,13 +185,7 @@ class AnswerModel:
                 row.update(zip(STACKED, values))
             keep, ranked = ranked_part(x, self._col, self.ranked_sentences)
             return spread_scores(x, self._col, keep, cascade_scores(
-                self._ranker_trees, ranked, *self._cascade))
-
-    def _ranker_trees(self, x: np.ndarray, start: int, count: int | None) -> np.ndarray:
-        """The sum of the span ranker's trees ``start .. start + count`` (None: to the last)."""
-        return self.ranker.predict(x, start_iteration=start,
-                                   num_iteration=count if count is not None else -1,
-                                   **PREDICT_PARAMS)
+                tree_sums(self.ranker), ranked, *self._cascade))
 
     def contributions(self, row: Mapping[str, float | str], top: int = 8
                       ) -> list[tuple[str, float]]:

@@ -10,7 +10,7 @@ import numpy as np
 from ..features import (ANSWER_CATEGORICAL, ANSWER_FEATURES, CATEGORICAL, SENTENCE_CATEGORICAL,
                         SENTENCE_FEATURES, SPAN_FEATURES, cascade_scores, fill_stacked,
                         ranked_part, sentence_matrix, spread_scores)
-from ..rerank import CASCADE_ROWS, CASCADE_TREES, answer_rows, pick_answers
+from ..rerank import CASCADE_ROWS, CASCADE_TREES, answer_rows, pick_answers, tree_sums
 from .collect import COLUMN, Collected
 
 SEED = 7
@@ -117,14 +117,8 @@ def ranker_scores(model, d: Collected, ranked: int | None = RANKED_SENTENCES,
     if not len(d.f1):
         return np.zeros(0)
     keep, rows = ranked_part(d.x, COLUMN, ranked)
-
-    def trees(x, start, count):
-        return model.predict(x, start_iteration=start,
-                             num_iteration=count if count is not None else -1,
-                             num_threads=threads)
-
     return spread_scores(d.x, COLUMN, keep, cascade_scores(
-        trees, _dropped(rows, drop), CASCADE_TREES, CASCADE_ROWS))
+        tree_sums(model, threads), _dropped(rows, drop), CASCADE_TREES, CASCADE_ROWS))
 
 
 def training_rows(d: Collected, k: int = TRAIN_ROWS) -> np.ndarray:
