@@ -134,10 +134,24 @@ def test_passage_counts_and_first_passage_agree_with_the_passages(seed_engine):
         assert engine.passage_count("no/such/doc.txt") == 0
 
 
+def test_candidates_keep_sentence_features_with_their_sentence(seed_engine):
+    from askfiles.features import SENTENCE_KEYS
+
+    q = seed_engine.analyse("In which city did Cairncross confess to being a spy?")
+    rows, places, _, best = seed_engine.candidates(q)
+    assert len(rows) == len(places) > 20 and best is not None
+    assert all(not SENTENCE_KEYS & f.keys() for f in rows.spans)
+    assert all(c.keys() <= SENTENCE_KEYS for c in rows.sentences)
+    assert {c["wh"] for c in rows.sentences} == {"which"}
+    assert [c["sent_rank"] for c in rows.sentences] == list(range(len(rows.sentences)))
+    assert set(rows.sentence_of) <= set(range(len(rows.sentences)))
+    assert rows[0]["sent_rank"] == rows.sentence_of[0]
+
+
 def test_a_model_that_ranks_only_the_best_sentences_answers_from_them(seed_engine):
     q = seed_engine.analyse("When did Cairncross confess to being a spy?")
-    cands, _, _ = seed_engine.candidates(q)
-    feats = [f for f, _, _, _ in cands]
+    rows, _, _, _ = seed_engine.candidates(q)
+    feats = list(rows)
     model = seed_engine.scorer
     before = model.ranked_sentences
     try:

@@ -55,6 +55,31 @@ def test_matrix_codes_categoricals_and_leaves_missing_numbers_at_zero():
     assert math.isnan(x[1][0]) and x[1][1] == 0.0
 
 
+def test_span_rows_encode_each_sentence_once_as_the_merged_rows_would_be():
+    from askfiles.features import STACKED, Encoder, SpanRows
+
+    names = ["wh", "lab", "n_tokens", "q_terms", "sent_rank", "sent_model", "sent_share"]
+    enc = Encoder(names, {"wh": ["who", "when"], "lab": ["DATE", "GPE"]})
+    rows = SpanRows([{"lab": "GPE", "n_tokens": 2.0}, {"lab": "ORG", "n_tokens": 1.0},
+                     {"n_tokens": 3.0, "not_a_column": 7.0}],
+                    [{"wh": "when", "q_terms": 4.0, "sent_rank": 0.0},
+                     {"wh": "when", "q_terms": 4.0, "sent_rank": 1.0}], [0, 1, 1])
+    merged = [rows[i] for i in range(3)]
+    assert merged[1] == {"lab": "ORG", "n_tokens": 1.0, "wh": "when", "q_terms": 4.0,
+                         "sent_rank": 1.0}
+    x = enc.rows_matrix(rows)
+    assert np.array_equal(x, enc.matrix(merged), equal_nan=True)
+    assert x[1].tolist()[2:5] == [1.0, 4.0, 1.0] and math.isnan(x[1, 1])  # ORG: unseen
+    rows.stacked = np.array([[0.0, 0.7, 0.0], [-1.5, 0.2, 1.0], [-1.5, 0.1, 1.0]])
+    assert rows[1]["sent_model"] == -1.5 and rows.get(2, "sent_share") == 0.1
+    assert rows.get(0, "wh") == "when" and rows.get(0, "missing", 9.0) == 9.0
+    assert enc.rows_matrix(rows)[:, 5:].tolist() == [[0.0, 0.7], [-1.5, 0.2], [-1.5, 0.1]]
+    whole = SpanRows.of(merged)
+    assert [whole[i] for i in range(3)] == merged
+    assert np.array_equal(enc.rows_matrix(whole), enc.matrix(merged), equal_nan=True)
+    assert set(STACKED) <= set(names) | {"sent_model_rank"}
+
+
 def test_pick_answers_takes_one_answer_per_place():
     keys = ["the war office", "war office", "1964", "1964"]
     places = [(0, (3, 6)), (0, (4, 6)), (0, (9, 10)), (2, (1, 2))]

@@ -20,7 +20,9 @@ from .batching import Batcher
 from .config import load_config
 from .dates import normalize
 from .extract import (SentenceMatch, candidate_spans, children, dateline_end, match_sentences,
-                      resolved_entities, span_features, token_terms, tree_distances)
+                      question_features, resolved_entities, span_features, token_terms,
+                      tree_distances)
+from .features import SpanRows
 from .index import PassageIndex, terms
 from .load import Skipped
 from .places import names
@@ -183,14 +185,13 @@ class Engine:
         return 1.0 if rest and not any(self.index.idf(t) for t in rest) else 0.0
 
     def candidates(self, q: Question, allowed: Any = None
-                   ) -> tuple[list[tuple[dict[str, Any], SentenceMatch,
-                                                            tuple[int, int], str]],
-                                                 list[tuple[int, float]],
-                                                 SentenceMatch | None]:
-        """Every answer span worth scoring with its features, the BM25 hits, the best sentence."""
+                   ) -> tuple[SpanRows, list[tuple[SentenceMatch, tuple[int, int], str]],
+                              list[tuple[int, float]], SentenceMatch | None]:
+        """Every answer span worth scoring: its features, its (sentence, tokens, label),
+        the BM25 hits, the best sentence."""
         hits = self.index.search(q.terms, self.config["retrieve_depth"], allowed)
         if not hits:
-            return [], hits, None
+            return SpanRows([], [], []), [], hits, None
         idf = self._idf(q)
         ranked = self._rerank(q, hits, idf)
         pool = [(sm, rank, ps, ev) for rank, (ps, _, sms, ev) in enumerate(ranked[:PASSAGES_READ])
@@ -213,13 +214,14 @@ class Engine:
         best_ps = ranked[0][0] or 1.0
         q_bigrams = set(zip(q.terms, q.terms[1:]))
         max_idf = max(idf.values(), default=1.0) or 1.0
-        shared = {"q_terms": float(len(set(q.terms))), "q_ents": float(len(q_ents)),
+        shared = {**question_features(q),
+                  "q_terms": float(len(set(q.terms))), "q_ents": float(len(q_ents)),
                   "unseen": self.unseen_share(q), "unseen_ents": self.unseen_entities(q),
                   "unseen_words": self.unseen_words(q),
                   "about_doc": 1.0 if q.about_doc else 0.0}
         q_neg = any(lem in NEGATIONS for lem in q.lemmas)
         q_nums = _NUMBER.findall(q.text)
-        out, surfaces = [], []
+        spans, out, surfaces, contexts, sentence_of = [], [], [], [], []
         for sent_rank, (sm, p_rank, ps, ev, neighbour) in enumerate(sentences):
             ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
             toks = self._toks(sm.passage)
@@ -279,25 +281,28 @@ class Engine:
                            p_years=ev.years)
             ctx["sent_rank"] = float(sent_rank)
             ctx["sent_top"] = 1.0 if sent_rank == 0 else 0.0
+            contexts.append(ctx)
             for c in self._spans(sm.passage, sm.sent):
                 f = span_features(q, ann, toks, sm, c, q_lemmas, q_ents, tdist, idf, kids)
                 if f is None:
                     continue
                 span, label = c.span, c.label
-                f.update(ctx)
                 if ev is None and (span == (sm.sent[0], sm.sent[1])
                                    or _whole_line(text, ann, span)):
                     f["doc_header_line"] = 1.0  # a line of its own: a dateline, a byline
                 if dl and span[0] < dl:
                     # "WASHINGTON (CNN) --": answers questions about the document only.
                     f["in_dateline"] = 1.0
-                out.append((f, sm, span, label))
+                spans.append(f)
+                sentence_of.append(sent_rank)
+                out.append((sm, span, label))
                 surfaces.append(c.surface)
         # The same words offered by several sentences: redundancy is evidence.
         counts = Counter(surfaces)
-        for (f, _, _, _), surface in zip(out, surfaces):
+        for f, surface in zip(spans, surfaces):
             f["repeats"] = float(counts[surface] - 1)
-        return out, hits, sentences[0][0] if sentences else None
+        return (SpanRows(spans, contexts, sentence_of), out, hits,
+                sentences[0][0] if sentences else None)
 
     def _dateline(self, i: int) -> int:
         """End token of a dateline opening the document ("WASHINGTON (CNN) --"), else 0."""
@@ -341,27 +346,26 @@ class Engine:
 
     def _answers(self, q: Question, top_k: int, explain: bool,
                  allowed: Any = None) -> list[Answer]:
-        cands, hits, best_sentence = self.candidates(q, allowed)
+        feats, cands, hits, best_sentence = self.candidates(q, allowed)
         if best_sentence is None:
             return []
         if not cands:
             sm = best_sentence
             return [self._answer(sm.passage, sm, sm.sent, "SENTENCE", 0.0, q, None)]
-        feats = [f for f, _, _, _ in cands]
-        places = [(sm.passage, span) for _, sm, span, _ in cands]
+        places = [(sm.passage, span) for sm, span, _ in cands]
         scores = with_priors(feats, self.scorer.score(feats))
         # Keys on demand: picking reads only the best-scored few candidates' keys.
         order, picked = pick_answers(OnDemand(self.answer_key, cands), places, scores,
                                      max(top_k, CONFIDENCE_POOL))
-        rows = answer_rows(feats, places, scores, order, picked, feats[0]["unseen"],
+        rows = answer_rows(feats, places, scores, order, picked, feats.get(0, "unseen"),
                            hits[0][1])
         confs = self.scorer.confidence(rows)
         answers: list[Answer] = []
         for n, (_, i) in enumerate(picked):
-            f, sm, span, label = cands[i]
+            sm, span, label = cands[i]
             why = None
             if explain:
-                why = self._explain(q, sm, dict(hits).get(sm.passage, 0.0), f,
+                why = self._explain(q, sm, dict(hits).get(sm.passage, 0.0), feats[i],
                                     float(scores[i]))
             answers.append(self._answer(sm.passage, sm, span, label or "PHRASE",
                                         float(confs[n]), q, why))
@@ -376,7 +380,7 @@ class Engine:
 
     def answer_key(self, cand) -> str:
         """One candidate's key (see :meth:`answer_keys`)."""
-        _, sm, span, _ = cand
+        sm, span, _ = cand
         ann, text = self.annotations[sm.passage], self.passages[sm.passage].text
         return " ".join(text[ann.starts[span[0]]:ann.ends[span[1] - 1]].lower().split())
 

@@ -285,8 +285,9 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
                   ) -> dict[str, float | str] | None:
     """Evidence that a span answers the question; None when it only repeats the question.
 
-    Numbers are numeric features; strings (``wh``, ``lab``, ``dep``, ...) are
-    categorical (see :mod:`askfiles.features`).
+    Numbers are numeric features; strings (``lab``, ``dep``, ...) are
+    categorical (see :mod:`askfiles.features`). The question's own (``wh``,
+    ``head``, ...) are in :func:`question_features`, shared by every span.
     """
     s, e = c.span
     wh = q.wh or "none"
@@ -312,9 +313,6 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
             dist = d
     a, b = sm.sent
     f: dict[str, float | str] = dict(c.fixed)
-    f["wh"] = wh
-    f["head_class"] = head_class(q.head)
-    f["head"] = q.head or "-"
     f["q_overlap"] = in_q / len(c.content)
     f["sent_match"] = sm.match
     f["dist"] = math.log1p(dist) if dist is not None else -1.0
@@ -356,7 +354,6 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
     if q.root and anchor != root and ann.lemmas[anchor] == q.root:
         # The span hangs (maybe through a preposition) on the question's own verb.
         f["anchor_is_q_root"] = 1.0
-    f["wh_dep"] = q.wh_dep or "-"
     if q.wh_dep and c.dep == q.wh_dep:
         f["dep_agrees"] = 1.0
     if idf:
@@ -373,6 +370,12 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
     # tried as features and dropped: cross-validated F1 was 0.4 (SQuAD) and 0.9
     # (NewsQA) points higher without them.
     return f
+
+
+def question_features(q: Question) -> dict[str, str]:
+    """The question's categorical features, the same for each of its spans."""
+    return {"wh": q.wh or "none", "head_class": head_class(q.head), "head": q.head or "-",
+            "wh_dep": q.wh_dep or "-"}
 
 
 def _window_features(f: dict, sm: SentenceMatch, toks: list[str], s: int, e: int,

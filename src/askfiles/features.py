@@ -52,6 +52,16 @@ SENTENCE_FEATURES = (("wh",) + SENTENCE_CONTEXT
                      + ("n_spans", "n_q_entities"))
 SENTENCE_CATEGORICAL = ("wh",)
 
+# The features a candidate takes from its sentence (and the question): worked out
+# once per sentence and shared by its spans (see SpanRows), never set per span.
+SENTENCE_KEYS = frozenset((
+    "wh", "head_class", "head", "wh_dep", "q_terms", "q_ents", "unseen", "unseen_ents",
+    "unseen_words", "about_doc", "q_ents_sent", "q_ents_resolved", "q_root_in_sent",
+    "bigrams", "missing_idf", "missing_terms", "missing_idf2", "missing_idf_p",
+    "neg_mismatch", "q_nums_sent", "next_match", "prev_match", "p_n", "sent_idx",
+    "n_expected_in_sent", "neighbour", "doc_header", "p_score", "p_bm25", "p_rank", "p_top",
+    "p_qents", "p_years", "sent_rank", "sent_top"))
+
 # Answer-level features for the confidence model (see Engine._answers).
 ANSWER_CATEGORICAL = ("wh", "head_class", "lab")
 ANSWER_NUMERIC = (
@@ -65,11 +75,57 @@ ANSWER_NUMERIC = (
 ANSWER_FEATURES = ANSWER_CATEGORICAL + ANSWER_NUMERIC
 
 
+class SpanRows(Sequence):
+    """Candidate spans' features: each span's own dict and its sentence's, shared.
+
+    Row ``i`` is ``spans[i]`` merged with ``sentences[sentence_of[i]]`` (whose
+    keys are :data:`SENTENCE_KEYS`, which span dicts never hold) and, once the
+    sentence model has run, its :data:`STACKED` values. Kept apart because a
+    question has about 160 spans in 11 sentences: copying the sentence's 30-odd
+    values into every span, and encoding them again per span, cost more than
+    the models.
+    """
+
+    def __init__(self, spans: list[dict], sentences: list[dict], sentence_of: list[int]):
+        self.spans = spans
+        self.sentences = sentences
+        self.sentence_of = sentence_of
+        self.stacked: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        row = {**self.spans[i], **self.sentences[self.sentence_of[i]]}
+        if self.stacked is not None:
+            row.update(zip(STACKED, self.stacked[i].tolist()))
+        return row
+
+    def get(self, i: int, name: str, default=0.0):
+        """One value of row ``i`` (without building the row)."""
+        if name in SENTENCE_KEYS:
+            return self.sentences[self.sentence_of[i]].get(name, default)
+        if self.stacked is not None and name in STACKED:
+            return float(self.stacked[i, STACKED.index(name)])
+        return self.spans[i].get(name, default)
+
+    @classmethod
+    def of(cls, rows: Sequence[Mapping[str, float | str]]) -> "SpanRows":
+        """Rows built whole (tests, one-off callers), each split into its two parts."""
+        own = [{k: v for k, v in r.items() if k not in SENTENCE_KEYS} for r in rows]
+        shared = [{k: v for k, v in r.items() if k in SENTENCE_KEYS} for r in rows]
+        return cls(own, shared, list(range(len(rows))))
+
+
 class Encoder:
     """Feature dicts -> a float matrix in a fixed column order (built once per model)."""
 
     def __init__(self, names: Sequence[str], vocab: Mapping[str, Sequence[str]]):
         self.names = list(names)
+        self.vocab = vocab
+        self._split: tuple | None = None
         self.col = {n: j for j, n in enumerate(self.names)}
         self.codes = {n: {v: float(i) for i, v in enumerate(vocab.get(n, ()))} for n in vocab}
         # Every column at 0.0, in column order: a row is this updated with its features.
@@ -100,6 +156,27 @@ class Encoder:
             # general way, where such a string is NaN.
             return self._matrix(rows)
         return out.astype(np.float64, copy=False)
+
+    def rows_matrix(self, rows: SpanRows) -> np.ndarray:
+        """:meth:`matrix` of ``rows``' merged rows, each sentence's part encoded once."""
+        if self._split is None:
+            own = [j for j, n in enumerate(self.names) if n not in SENTENCE_KEYS]
+            shared = [j for j, n in enumerate(self.names) if n in SENTENCE_KEYS]
+            part = {n: v for n, v in self.vocab.items()}
+            self._split = (own, Encoder([self.names[j] for j in own], part),
+                           shared, Encoder([self.names[j] for j in shared], part))
+        own, own_enc, shared, shared_enc = self._split
+        out = np.empty((len(rows), len(self.names)), dtype=np.float64)
+        if not len(rows):
+            return out
+        out[:, own] = own_enc.matrix(rows.spans)
+        out[:, shared] = shared_enc.matrix(rows.sentences)[rows.sentence_of]
+        if rows.stacked is not None:
+            for k, name in enumerate(STACKED):
+                j = self.col.get(name)
+                if j is not None:
+                    out[:, j] = rows.stacked[:, k]
+        return out
 
     def _matrix(self, rows: Sequence[Mapping[str, float | str]]) -> np.ndarray:
         """:meth:`matrix` one cell at a time (any value types)."""

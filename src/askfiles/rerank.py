@@ -15,7 +15,7 @@ from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from .features import (STACKED, Encoder, cascade_scores, fill_stacked, ranked_part,
+from .features import (STACKED, Encoder, SpanRows, cascade_scores, fill_stacked, ranked_part,
                        sentence_matrix, spread_scores)
 
 MODEL_DIR = Path(__file__).with_name("model")
@@ -166,23 +166,26 @@ class AnswerModel:
         """The no-answer threshold chosen on the training pool."""
         return float(self.spec.get("threshold", 0.3))
 
-    def score(self, rows: Sequence[dict[str, float | str]]) -> np.ndarray:
+    def score(self, rows: SpanRows | Sequence[dict[str, float | str]]) -> np.ndarray:
         """Ranking scores of candidate spans (higher is better).
 
         With a sentence model, each row also gets its sentence's verdict
-        (the ``features.STACKED`` values), written into the row for ``--explain``.
+        (the ``features.STACKED`` values) for ``--explain``: kept in ``rows``
+        (a :class:`SpanRows`), or written into each dict of a plain list.
         """
-        if not rows:
+        if not len(rows):
             return np.zeros(0)
-        x = self._spans.matrix(rows)
+        table = rows if isinstance(rows, SpanRows) else SpanRows.of(rows)
+        x = self._spans.rows_matrix(table)
         with self._lock:
             if self.sentences is None:
                 return self.ranker.predict(x, **PREDICT_PARAMS)
             sid, s = sentence_matrix(x, self._col)
             fill_stacked(x, self._col, sid, self.sentences.predict(s, **PREDICT_PARAMS))
-            cols = [self._col[n] for n in STACKED]
-            for row, values in zip(rows, x[:, cols].tolist()):
-                row.update(zip(STACKED, values))
+            table.stacked = x[:, [self._col[n] for n in STACKED]]
+            if table is not rows:
+                for row, values in zip(rows, table.stacked.tolist()):
+                    row.update(zip(STACKED, values))
             keep, ranked = ranked_part(x, self._col, self.ranked_sentences)
             return spread_scores(x, self._col, keep, cascade_scores(
                 tree_sums(self.ranker), ranked, *self._cascade))
@@ -219,12 +222,15 @@ HEADER_PRIOR = 10.0
 HEADER_LINE_PRIOR = 2.0
 
 
-def with_priors(feats: Sequence[Mapping[str, float | str]], scores: np.ndarray) -> np.ndarray:
+def with_priors(feats: SpanRows, scores: np.ndarray) -> np.ndarray:
     """Scores with the set (not learned) preference for a document's opening lines."""
     out = np.asarray(scores, dtype=float).copy()
-    for i, f in enumerate(feats):
-        if f.get("doc_header"):
-            out[i] += HEADER_PRIOR + (HEADER_LINE_PRIOR if f.get("doc_header_line") else 0.0)
+    headers = {k for k, s in enumerate(feats.sentences) if s.get("doc_header")}
+    if headers:
+        for i, k in enumerate(feats.sentence_of):
+            if k in headers:
+                out[i] += HEADER_PRIOR + (HEADER_LINE_PRIOR
+                                          if feats.spans[i].get("doc_header_line") else 0.0)
     return out
 
 

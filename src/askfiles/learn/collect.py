@@ -74,14 +74,14 @@ def collect(articles: list[Article], cache: AnnotationCache, codes: Codes,
         engine = build_engine(art.documents, cache, scorer=_NoModel())
         for rec in art.questions[:limit]:
             q = engine.analyse(rec["question"])
-            cands, hits, _ = engine.candidates(q)
+            feats, cands, hits, _ = engine.candidates(q)
             golds = rec["answers"]
             x = np.zeros((len(cands), len(SPAN_FEATURES)), dtype=np.float32)
             f1 = np.zeros(len(cands), dtype=np.float32)
             em = np.zeros(len(cands), dtype=np.float32)
             keys = engine.answer_keys(cands)
-            for i, (f, sm, span, _) in enumerate(cands):
-                _row(f, codes, x[i])
+            for i, (sm, span, _) in enumerate(cands):
+                _row(feats[i], codes, x[i])
                 if golds:
                     ann, text = engine.annotations[sm.passage], engine.passages[sm.passage].text
                     answer = text[ann.starts[span[0]]:ann.ends[span[1] - 1]]
@@ -89,7 +89,7 @@ def collect(articles: list[Article], cache: AnnotationCache, codes: Codes,
                     em[i] = best_of(exact, answer, golds) if f1[i] > 0 else 0.0
             out.append(Collected(
                 art.source, art.name, question_type(rec), bool(golds), x, f1, em,
-                [(sm.passage, span) for _, sm, span, _ in cands], keys,
+                [(sm.passage, span) for sm, span, _ in cands], keys,
                 engine.unseen_share(q), hits[0][1] if hits else 0.0))
         if n % 25 == 0:
             print(f"  {art.source} {n + 1}/{len(articles)} articles, {len(out)} questions, "
