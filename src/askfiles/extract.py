@@ -34,12 +34,14 @@ class SentenceMatch:
 
 def token_terms(ann: Annotation, text: str) -> list[str]:
     """The index term of every token ('' for stopwords and punctuation)."""
-    out = []
-    for s, e in zip(ann.starts, ann.ends):
-        word = text[s:e].lower()
-        out.append("" if word in STOPWORDS or not any(c.isalnum() for c in word)
-                   else stem(word))
-    return out
+    return [_term_of(text[s:e].lower()) for s, e in zip(ann.starts, ann.ends)]
+
+
+@lru_cache(maxsize=200_000)
+def _term_of(word: str) -> str:
+    """One lower-cased token's index term: cached, since at a million passages nearly
+    every question reads passages none read before, and words repeat."""
+    return "" if word in STOPWORDS or not any(c.isalnum() for c in word) else stem(word)
 
 
 def match_sentences(q: Question, passage: int, ann: Annotation, toks: list[str],
