@@ -91,17 +91,23 @@ def children(ann: Annotation, sent: tuple[int, int]) -> dict[int, tuple[int, ...
 
 
 def _subtree_bounds(ann: Annotation, a: int, b: int) -> tuple[list[int], list[int]]:
-    """Left and right edge of every token's subtree, within the sentence [a, b)."""
-    left = list(range(len(ann)))
-    right = list(range(len(ann)))
+    """Left and right edge of the subtree of each token of the sentence [a, b): token
+    ``i``'s at ``[i - a]``."""
+    heads = ann.heads
+    left = list(range(a, b))
+    right = list(range(a, b))
     # Walk each token up to the sentence root, widening its ancestors' bounds.
     for i in range(a, b):
         j, steps = i, 0
-        while ann.heads[j] != j and a <= ann.heads[j] < b and steps < 50:
-            j = ann.heads[j]
-            left[j] = min(left[j], i)
-            right[j] = max(right[j], i)
+        h = heads[j]
+        while h != j and a <= h < b and steps < 50:
+            j = h
+            if i < left[j - a]:
+                left[j - a] = i
+            if i > right[j - a]:
+                right[j - a] = i
             steps += 1
+            h = heads[j]
     return left, right
 
 
@@ -155,74 +161,79 @@ MAX_CLAUSE_TOKENS = 24
 def candidate_spans(ann: Annotation, text: str, sent: tuple[int, int]) -> list[Span]:
     """Spans worth considering in a sentence (question-independent, so cacheable)."""
     a, b = sent
+    pos, heads, lemmas, deps = ann.pos, ann.heads, ann.lemmas, ann.deps
+    starts, ends = ann.starts, ann.ends
     found: dict[tuple[int, int], tuple[str, str]] = {}
     for s, e, label in ann.ents:
         if a <= s and e <= b:
             found[(s, e)] = ("ent", label)
     left, right = _subtree_bounds(ann, a, b)
+    roots = [i for i in range(a, b) if pos[i] in SPAN_ROOT_POS]
     spans = [(s, e) for s, e in ann.chunks if a <= s and e <= b]
-    spans += [(left[i], right[i] + 1) for i in range(a, b) if ann.pos[i] in SPAN_ROOT_POS]
-    spans += [(i, i + 1) for i in range(a, b) if ann.pos[i] in SPAN_ROOT_POS]
+    spans += [(left[i - a], right[i - a] + 1) for i in roots]
+    spans += [(i, i + 1) for i in roots]
     for s, e in spans:
         s, e = _trim(ann, s, e)
         if 0 < e - s <= MAX_SPAN_TOKENS and (s, e) not in found:
             found[(s, e)] = ("chunk" if e - s > 1 else "word", "")
-        if e - s > 1 and text[ann.starts[s]:ann.ends[s]].lower() in DETERMINERS:
+        if e - s > 1 and text[starts[s]:ends[s]].lower() in DETERMINERS:
             if (s + 1, e) not in found:
                 found[(s + 1, e)] = ("chunk", "")
     units: set[tuple[int, int]] = set()
     for i in range(a, b - 1):
         # "3700 kB", "15 years": a number and the noun it counts, kept together.
-        if ann.pos[i] == "NUM" and ann.heads[i] == i + 1 and ann.pos[i + 1] in ("NOUN", "PROPN"):
+        if pos[i] == "NUM" and heads[i] == i + 1 and pos[i + 1] in ("NOUN", "PROPN"):
             s = i
-            while s - 1 >= a and ann.pos[s - 1] in ("NUM", "SYM") or (
-                    s - 1 >= a and ann.lemmas[s - 1] in ("about", "around", "approximately",
-                                                         "nearly", "over", "some", "almost")):
+            while s - 1 >= a and pos[s - 1] in ("NUM", "SYM") or (
+                    s - 1 >= a and lemmas[s - 1] in ("about", "around", "approximately",
+                                                     "nearly", "over", "some", "almost")):
                 s -= 1
             units.add((s, i + 2))
             if (s, i + 2) not in found:
                 found[(s, i + 2)] = ("unit", "")
     for i in range(a, b):
         # Clauses answer why / how / what-happened questions: "because he was ...".
-        if ann.pos[i] in ("VERB", "AUX") and ann.deps[i] in CLAUSE_DEPS:
-            s, e = _trim(ann, left[i], right[i] + 1)
-            if ann.lemmas[s] in ("because", "since", "as", "so", "to", "by") and e - s > 2:
-                s_inner = s + 1 if ann.lemmas[s] != "to" else s
+        if pos[i] in ("VERB", "AUX") and deps[i] in CLAUSE_DEPS:
+            s, e = _trim(ann, left[i - a], right[i - a] + 1)
+            if lemmas[s] in ("because", "since", "as", "so", "to", "by") and e - s > 2:
+                s_inner = s + 1 if lemmas[s] != "to" else s
                 if (s_inner, e) not in found and e - s_inner <= MAX_CLAUSE_TOKENS:
                     found[(s_inner, e)] = ("clause", "")
             if MAX_SPAN_TOKENS < e - s <= MAX_CLAUSE_TOKENS and (s, e) not in found:
                 found[(s, e)] = ("clause", "")
-        if ann.lemmas[i] in ("because", "since") and ann.deps[i] in ("mark", "prep"):
-            h = ann.heads[i]
+        if lemmas[i] in ("because", "since") and deps[i] in ("mark", "prep"):
+            h = heads[i]
             if a <= h < b:
-                s, e = _trim(ann, i + 1, right[h] + 1)
+                s, e = _trim(ann, i + 1, right[h - a] + 1)
                 if 0 < e - s <= MAX_CLAUSE_TOKENS and (s, e) not in found:
                     found[(s, e)] = ("clause", "")
     ent_starts = {s: label for s, _, label in ann.ents}
     ent_spans = {(s, e): label for s, e, label in ann.ents}
+    content_of = [i if pos[i] in CONTENT_POS else -1 for i in range(a, b)]
     out = []
     for (s, e), (source, label) in found.items():
         if not label and _place_with_region(ann, text, ent_spans, s, e):
             label = "GPE"  # "Cleveland, Ohio" is a place as much as "Cleveland" is
-        content = tuple(i for i in range(s, e) if ann.pos[i] in CONTENT_POS)
+        content = tuple([i for i in content_of[s - a:e - a] if i >= 0])
         if not content:
             continue
         root = span_root(ann, s, e)
-        gov = ann.heads[root]
+        gov = heads[root]
+        surface = text[starts[s]:ends[e - 1]].lower()
         out.append(with_fixed(ann, sent, Span(
             span=(s, e), source=source, label=label,
-            lab=label or ("NP:" + ann.pos[root]), root=root, gov=gov, dep=ann.deps[root],
-            content=content, surface=text[ann.starts[s]:ann.ends[e - 1]].lower(),
+            lab=label or ("NP:" + pos[root]), root=root, gov=gov, dep=deps[root],
+            content=content, surface=surface,
             length=_len_bucket(e - s),
-            has_num=any(ann.pos[i] == "NUM" for i in range(s, e)),
-            prep=ann.lemmas[gov] if gov != root and ann.pos[gov] == "ADP" else "",
-            gpe_region=(label == "GPE" and e + 1 < b and text[ann.starts[e]:ann.ends[e]] == ","
+            has_num="NUM" in pos[s:e],
+            prep=lemmas[gov] if gov != root and pos[gov] == "ADP" else "",
+            gpe_region=(label == "GPE" and e + 1 < b and text[starts[e]:ends[e]] == ","
                         and ent_starts.get(e + 1) == "GPE"),
             the_gpe=(label == "GPE" and any(
-                a <= i < e and text[ann.starts[i]:ann.ends[i]].lower() == "the"
+                a <= i < e and text[starts[i]:ends[i]].lower() == "the"
                 for i in (s - 1, s))),
             unit=(s, e) in units,
-            place=place_kind(text[ann.starts[s]:ann.ends[e - 1]].lower()) if e - s <= 5 else "",
+            place=place_kind(surface) if e - s <= 5 else "",
         )))
     return out
 
@@ -242,7 +253,7 @@ def with_fixed(ann: Annotation, sent: tuple[int, int], c: Span) -> Span:
         f["the_gpe"] = 1.0
     if c.has_num:
         f["has_num"] = 1.0
-    caps = sum(1 for i in range(s, e) if ann.pos[i] == "PROPN")
+    caps = ann.pos[s:e].count("PROPN")
     if caps:
         f["propn_share"] = caps / (e - s)
     if c.unit:
