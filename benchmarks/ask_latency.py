@@ -4,7 +4,7 @@ Builds the engine once over ``corpus/`` (spaCy annotation, or the saved index),
 asks every seed question (``../shared/eval/seed_dev_questions.jsonl``) once to
 warm up, then ``--repeats`` times more, and prints p50 / p99 / mean of the
 wall time of each ``ask`` (and its CPU time: on a busy shared machine the wall
-time includes waiting for a core), and of its two largest parts measured separately:
+time includes waiting for a core), and of two of its parts, timed inside it:
 question analysis (spaCy on the question) and BM25 retrieval.
 
     .venv/bin/python benchmarks/ask_latency.py --repeats 20

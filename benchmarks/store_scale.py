@@ -21,8 +21,9 @@ Per size, each step in a fresh process:
    annotation; the index goes to ``/tmp/askfiles-bench/store-index-<n>/``.
 3. ``start``: ``Engine.from_folder`` from the saved index (nothing may be
    annotated or tokenized), one warm-up ``ask``; wall time and RSS. Then
-   ``Engine.ask`` over SQuAD dev questions (p50/p99, CPU p50) and the retrieval
-   step alone; anonymous (RssAnon) and total resident memory after them.
+   ``Engine.ask`` over SQuAD dev questions (p50/p99, CPU p50), and its question
+   analysis and retrieval steps timed inside it (retrieval's first use of the
+   question's terms); anonymous (RssAnon) and total resident memory after them.
 4. ``edit`` (after start): one file of the corpus gets a new sentence; the
    builder's update (``Engine.from_folder``, as the watcher runs it) until a
    question about the new sentence is answered from that file: seconds, bytes
