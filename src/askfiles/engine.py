@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 PASSAGES_READ = 4      # passages whose sentences are searched for the answer
 SENTENCES_READ = 8     # sentences whose spans are scored
 NEIGHBOURS_READ = 3    # the best sentences whose next sentence is read too
+PASSAGE_WEIGHT = 0.5   # weight of the passage score beside the sentence match, choosing sentences
 PARSE_BATCH = 16       # questions parsed by spaCy at once, at most
 SNIPPET_MIN_CHARS = 60  # a shorter sentence is shown with its neighbour
 CONFIDENCE_POOL = 5    # distinct answers ordered by confidence before top_k is cut
@@ -196,7 +197,8 @@ class Engine:
         ranked = self._rerank(q, hits, idf)
         pool = [(sm, rank, ps, ev) for rank, (ps, _, sms, ev) in enumerate(ranked[:PASSAGES_READ])
                 for sm in sms]
-        sentences = sorted(pool, key=lambda x: -(x[0].match + 0.5 * x[2]))[:SENTENCES_READ]
+        sentences = sorted(pool, key=lambda x: -(x[0].match + PASSAGE_WEIGHT * x[2])
+                           )[:SENTENCES_READ]
         sentences = [(sm, rank, ps, ev, 0) for sm, rank, ps, ev in sentences]
         taken = {(x[0].passage, x[0].sent) for x in sentences}
         by_place = {(x[0].passage, x[0].sent[0]): x for x in pool}
