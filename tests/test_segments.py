@@ -131,7 +131,7 @@ def test_segmented_scores_equal_a_fresh_build_through_random_updates(tmp_path, c
     questions = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
                  for _ in range(25)]
     built = open_corpus(folder, cfg)
-    seen_segments = set()
+    seen_segments, mapped = set(), set()
     for step in range(8):
         for _ in range(rng.randint(1, 4)):
             name = rng.choice(names + [f"new{step}-{rng.randint(0, 99)}.txt"])
@@ -148,7 +148,11 @@ def test_segmented_scores_equal_a_fresh_build_through_random_updates(tmp_path, c
         same_hits(built, other, questions)
         again = open_corpus(folder, cfg)          # as loaded from the saved segments
         same_hits(again, other, questions)
+        offsets = getattr(getattr(again.index, "sparse", None), "offsets", [])
+        mapped |= {o is None for o in offsets}   # rows mapped by look-up or by addition
     assert len(seen_segments) > len(segments_of(folder / ".askfiles")) + 3
+    # The segmented index (threshold 0) met segments of both kinds.
+    assert mapped == ({True, False} if threshold == 0 else set())
 
 
 def test_a_merge_answers_identically(tmp_path, cheap_nlp, monkeypatch):

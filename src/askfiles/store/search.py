@@ -56,6 +56,11 @@ class SegmentedBM25:
         self.k1, self.b = float(k1), float(b)
         self.df = np.zeros(len(vocab), dtype=np.int64)
         self.deleted = [bool((g < 0).any()) for g in globs]
+        # A segment whose rows are numbered on from its first (no deletions, nothing
+        # moved: most of them) maps a local row to a global one by one addition,
+        # not by a look-up in its 100k-entry map for each of a common term's postings.
+        self.offsets = [int(g[0]) if len(g) and not dead and bool((np.diff(g) == 1).all())
+                        else None for g, dead in zip(globs, self.deleted)]
         total = 0
         self.posts = []
         for seg, g, deleted in zip(segments, globs, self.deleted):
@@ -121,7 +126,8 @@ class SegmentedBM25:
                 r = np.concatenate([rows[a:z] for a, z in spans])
                 f = np.concatenate([tf[a:z] for a, z in spans])
             lens = last - first
-            g = self.globs[k][r]
+            off = self.offsets[k]
+            g = np.add(r, off, dtype=np.int64) if off is not None else self.globs[k][r]
             if self.deleted[k]:
                 m = g >= 0
                 r, g, f = r[m], g[m], f[m]
