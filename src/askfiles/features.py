@@ -162,9 +162,8 @@ class Encoder:
         if self._split is None:
             own = [j for j, n in enumerate(self.names) if n not in SENTENCE_KEYS]
             shared = [j for j, n in enumerate(self.names) if n in SENTENCE_KEYS]
-            part = {n: v for n, v in self.vocab.items()}
-            self._split = (own, Encoder([self.names[j] for j in own], part),
-                           shared, Encoder([self.names[j] for j in shared], part))
+            self._split = (own, Encoder([self.names[j] for j in own], self.vocab),
+                           shared, Encoder([self.names[j] for j in shared], self.vocab))
         own, own_enc, shared, shared_enc = self._split
         out = np.empty((len(rows), len(self.names)), dtype=np.float64)
         if not len(rows):
