@@ -236,7 +236,9 @@ def load_segment(directory: Path, entry: dict[str, Any], verify: bool) -> Segmen
             raise IndexDamaged(f"{key} is not a readable NumPy array ({exc})") from None
         if arr.dtype != dtype or arr.ndim != ndim:
             raise IndexDamaged(f"{key} has shape {arr.shape} {arr.dtype}")
-        arrays[key] = arr
+        # A plain ndarray over the same mapping: slicing an np.memmap runs Python
+        # code per slice (__getitem__, __array_finalize__), dozens per question.
+        arrays[key] = arr.view(np.ndarray)
     try:
         docs = json.loads(path_of("documents").read_bytes().decode("utf-8", "surrogatepass"))
         for d in docs:
