@@ -232,3 +232,39 @@ def test_span_ranker_scores_with_the_cascade_its_model_was_learned_with(cascade,
     rows = [{"n_tokens": float(i), "sent_rank": float(i // 2), "wh": "who"} for i in range(4)]
     assert model.score(rows).tolist() == scores
     assert ranker.calls == calls
+
+
+HASHING_PROBE = """
+from askfiles.extract import SentenceMatch, _window_features, match_sentences
+from askfiles.records import Annotation
+
+toks = ["alpha", "beta", "gamma", "delta", "omega", "", "eta", "theta", "iota", "kappa"]
+idf = {"alpha": 0.1, "beta": 0.2, "gamma": 0.3, "delta": 0.7, "omega": 1.1,
+       "eta": 0.1, "theta": 0.2, "iota": 0.3, "kappa": 0.7}
+n = len(toks)
+ann = Annotation(starts=tuple(range(n)), ends=tuple(range(1, n + 1)), lemmas=("x",) * n,
+                 pos=("X",) * n, deps=("dep",) * n, heads=(0,) * n, sents=((0, n),),
+                 ents=(), chunks=())
+sm = next(match_sentences(None, 0, ann, toks, idf))
+f = {}
+_window_features(f, sm, toks, 5, 6, idf)
+print(repr(sm.match), sorted(f.items()))
+"""
+
+
+def test_sentence_evidence_does_not_depend_on_string_hashing():
+    # Each process hashes strings with its own seed, and a set of words iterates
+    # in that order: sums over one must not follow it, or the same question ranks
+    # sentences differently from one server worker to the next (and `make model`
+    # learns from a different collection every run).
+    import os
+    import subprocess
+    import sys
+
+    outs = set()
+    for seed in range(16):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        run = subprocess.run([sys.executable, "-c", HASHING_PROBE], env=env,
+                             capture_output=True, text=True, check=True)
+        outs.add(run.stdout)
+    assert len(outs) == 1, outs

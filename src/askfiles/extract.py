@@ -51,7 +51,11 @@ def match_sentences(q: Question, passage: int, ann: Annotation, toks: list[str],
     for a, b in ann.sents:
         matched = tuple(i for i in range(a, b) if toks[i] in idf)
         found = {toks[i] for i in matched}
-        yield SentenceMatch(passage, (a, b), sum(idf[t] for t in found) / total, matched)
+        # fsum: a set's order follows the interpreter's string hashing, and a plain
+        # sum of three or more floats depends on it (two sentences holding the same
+        # terms would then rank by chance, differently in each process).
+        yield SentenceMatch(passage, (a, b), math.fsum([idf[t] for t in found]) / total,
+                            matched)
 
 
 def tree_distances(ann: Annotation, sent: tuple[int, int], sources: tuple[int, ...],
@@ -397,7 +401,7 @@ def _window_features(f: dict, sm: SentenceMatch, toks: list[str], s: int, e: int
 
     The SQuAD paper's strongest lexical evidence: the answer sits beside the
     words the question repeats ("confessed [in 1964]"). Windows of 3 and 8
-    tokens; each distinct term counts once.
+    tokens; each distinct term counts once (summed with fsum, in no order).
     """
     total = sum(idf.values()) or 1.0
     l3: set = set()
@@ -420,10 +424,10 @@ def _window_features(f: dict, sm: SentenceMatch, toks: list[str], s: int, e: int
                 r8.add(toks[i])
                 if d < 3:
                     r3.add(toks[i])
-    f["win_l3"] = sum([idf[t] for t in l3]) / total if l3 else 0.0
-    f["win_r3"] = sum([idf[t] for t in r3]) / total if r3 else 0.0
-    f["win_l8"] = sum([idf[t] for t in l8]) / total if l8 else 0.0
-    f["win_r8"] = sum([idf[t] for t in r8]) / total if r8 else 0.0
+    f["win_l3"] = math.fsum([idf[t] for t in l3]) / total if l3 else 0.0
+    f["win_r3"] = math.fsum([idf[t] for t in r3]) / total if r3 else 0.0
+    f["win_l8"] = math.fsum([idf[t] for t in l8]) / total if l8 else 0.0
+    f["win_r8"] = math.fsum([idf[t] for t in r8]) / total if r8 else 0.0
     f["match_left"] = float(n_left)
     f["match_right"] = float(n_right)
 
