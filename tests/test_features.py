@@ -317,3 +317,36 @@ def test_the_no_answer_threshold_is_the_median_of_what_each_four_folds_would_cho
     # Without the low-confidence right answers, every part agrees on 0.31.
     data, table, conf, folds = _pool(rows[:-2])
     assert train.choose_threshold(data, table, conf, folds) == 0.31
+
+
+def _sums(squad, squad_thr, news, news_thr, v2):
+    return {"squad1 pool": {"f1_always": squad, "f1": squad_thr},
+            "newsqa": {"f1_always": news, "f1": news_thr},
+            "squad2 (11 articles)": {"combined_f1": v2}}
+
+
+def test_seed_spread_table_gives_each_run_then_range_and_mean():
+    from askfiles.learn.spread import spread_lines
+
+    lines = spread_lines([(7, 0.24, _sums(0.496, 0.425, 0.371, 0.307, 0.407)),
+                          (8, 0.26, _sums(0.499, 0.418, 0.383, 0.305, 0.433))])
+    assert [line.split() for line in lines[1:]] == [
+        ["7", "0.24", "0.496", "0.425", "0.371", "0.307", "0.407"],
+        ["8", "0.26", "0.499", "0.418", "0.383", "0.305", "0.433"],
+        ["range", "0.02", "0.003", "0.007", "0.012", "0.002", "0.026"],
+        ["mean", "0.25", "0.497", "0.421", "0.377", "0.306", "0.420"],
+    ]
+    assert len(spread_lines([(7, 0.24, _sums(0.5, 0.4, 0.3, 0.2, 0.1))])) == 2  # no range
+
+
+def test_lightgbm_seed_sets_every_model_and_restores_it():
+    from askfiles.learn import models
+    from askfiles.learn.spread import lightgbm_seed
+
+    params = (models.RANKER_PARAMS, models.SENTENCE_PARAMS, models.CONF_PARAMS)
+    before = [p["seed"] for p in params]
+    with pytest.raises(RuntimeError):
+        with lightgbm_seed(99):
+            assert [p["seed"] for p in params] == [99, 99, 99]
+            raise RuntimeError("a failed run")
+    assert [p["seed"] for p in params] == before
