@@ -24,7 +24,8 @@ eval: install
 	$(VENV)/bin/askfiles eval ../shared/eval/seed_dev_questions.jsonl --corpus corpus
 
 # Rebuild the shipped answer model from ../shared/eval (training pool only) and print
-# its cross-validated and held-out report (about 15 minutes on 2 cores).
+# its cross-validated and held-out report (about 7 minutes on 2 cores; 5 once the pool's
+# spaCy annotations are cached in ~/.cache/askfiles/learn).
 model: install
 	$(PY) -m askfiles.learn.train $(ARGS)
 
