@@ -196,7 +196,7 @@ def test_pdf_stream_shared_under_the_cap_is_read_once():
 def test_pdf_pages_over_the_cap_are_not_read(monkeypatch):
     from docmaker import make_pdf
 
-    monkeypatch.setattr(formats, "PDF_MAX_PAGES", 3)
+    monkeypatch.setattr(formats.pdf_text, "PDF_MAX_PAGES", 3)
     ex = formats.extract_pdf(make_pdf([[f"Page {i} text."] for i in range(1, 6)]))
     assert len(ex.meta["pages"]) == 3 and "Page 3 text." in ex.text
     assert "Page 4" not in ex.text
