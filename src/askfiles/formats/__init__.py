@@ -13,7 +13,6 @@ Extractors raise :class:`ValueError` (or ``OSError``) with a reason a user can
 read when a file cannot be used; the loader logs it and skips the file.
 """
 
-
 from __future__ import annotations
 
 from typing import Callable

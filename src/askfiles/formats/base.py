@@ -15,14 +15,14 @@ class Extracted:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-
-def _looks_binary(data: bytes) -> bool:
+def looks_binary(data: bytes) -> bool:
+    """NUL bytes near the start: not a text file, whatever its name says."""
     return b"\x00" in data[:8192]
 
 
 def decode_utf8(data: bytes) -> str:
     """UTF-8 text (a BOM is kept, so offsets still index the file's characters)."""
-    if _looks_binary(data):
+    if looks_binary(data):
         raise ValueError("looks binary (NUL bytes)")
     try:
         return data.decode("utf-8")

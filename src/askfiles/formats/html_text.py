@@ -10,7 +10,7 @@ from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
-from .base import Extracted, _looks_binary
+from .base import Extracted, looks_binary
 from .plain_text import title_of
 
 SOURCE_MAP_MAX = 20_000       # HTML source_map entries kept (evenly spread beyond it)
@@ -150,7 +150,7 @@ class _Visible(HTMLParser):
 
 
 def _decode_html(data: bytes) -> str:
-    if _looks_binary(data):
+    if looks_binary(data):
         raise ValueError("looks binary (NUL bytes)")
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")

@@ -18,7 +18,7 @@ Run = tuple[int, float, Mapping[str, Mapping[str, float]]]
 
 COLUMNS = (("squad1 pool", "f1_always"), ("squad1 pool", "f1"), ("newsqa", "f1_always"),
            ("newsqa", "f1"), ("squad2 (11 articles)", "combined_f1"))
-HEADER = ("seed    thr   squad1 always  @thr   newsqa always  @thr   squad2 combined")
+HEADER = "seed    thr   squad1 always  @thr   newsqa always  @thr   squad2 combined"
 
 
 @contextmanager
