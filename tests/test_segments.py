@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -207,3 +208,34 @@ def test_a_reader_maps_only_the_segments_it_does_not_have(tmp_path, cheap_nlp, m
     assert kept and len(new) == len(kept) + 1
     assert all(new[name] is old[name] for name in kept)     # not loaded again
     assert [d.text for d in two.documents] == [d.text for d in open_corpus(folder, {}).documents]
+
+
+def test_warming_common_terms_changes_no_score_and_keeps_the_cache_bound(tmp_path, cheap_nlp,
+                                                                         monkeypatch):
+    from askfiles.store import search
+
+    monkeypatch.setattr(derive, "SEGMENT_PASSAGES", 6)
+    rng = random.Random(11)
+    folder = tmp_path / "corpus"
+    for i in range(24):
+        write(folder, f"w{i:02}.txt", text_of(rng, f"W {i}"))
+    (folder / "w03.txt").unlink()                 # a deletion: live counts, not saved ones
+    cfg = {"sparse_threshold": 0}
+    questions = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 5)))
+                 for _ in range(30)]
+    cold = open_corpus(folder, cfg)
+    expected = {q: cold.index.search(terms(q), 10) for q in questions}
+    bm = open_corpus(folder, cfg).index.sparse
+    df = {t: int(bm.df[i]) for t, i in bm.term_ids.items()}
+    by_df = sorted((t for t in df if df[t]), key=lambda t: -df[t])
+    # Room for the two commonest terms' postings (and a third only if as common).
+    monkeypatch.setattr(search, "CACHE_POSTINGS", df[by_df[0]] + df[by_df[1]])
+    stop = threading.Event()
+    stop.set()
+    assert bm.warm(stop) == 0 and not bm._cache   # told to stop: nothing weighed
+    weighed = bm.warm()
+    assert weighed == df[by_df[0]] + df[by_df[1]] == bm._cached
+    assert set(bm._cache) == {bm.term_ids[t] for t in by_df[:2]}   # the commonest first
+    for q in questions:                           # bit for bit what the first use gives
+        assert bm.search(terms(q), 10) == expected[q], q
+    assert bm._cached <= search.CACHE_POSTINGS

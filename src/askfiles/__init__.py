@@ -73,7 +73,8 @@ def create_app(config: dict[str, Any] | None = None):
 
     holder.engine.analyse("When was this written?")
     examples_for(holder.engine)
-    from .watch import install
+    from . import warmup, watch
 
-    install(app)   # live updates: a corpus watcher per process, from its first request
+    watch.install(app)   # live updates: a corpus watcher per process, from its first request
+    warmup.install(app)  # common index terms weighed ahead of questions, per process
     return app

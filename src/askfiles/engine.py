@@ -96,6 +96,7 @@ class Engine:
                         or corpus_version(corpus.documents))
         self._parser = Batcher(self._parse_many, PARSE_BATCH)
         self._per_doc: dict[str, tuple[int, int]] | None = None
+        self._retired = threading.Event()   # set when a newer version replaces this one
         # Unseen question terms weigh as much as the rarest possible term.
         n = max(len(self.passages), 1)
         self._unseen_idf = math.log(1.0 + (n + 0.5) / 0.5)
@@ -106,6 +107,26 @@ class Engine:
         """Build an engine over a corpus folder (``ASKFILES_CORPUS`` when not given)."""
         cfg = load_config(config)
         return cls(build_corpus(folder or cfg["corpus"], cfg), cfg)
+
+    def warm_up(self) -> threading.Thread:
+        """Weigh the index's commonest terms on a background thread, so that questions
+        do not pay for them on first use (see ``SegmentedBM25.warm``); until :meth:`retire`."""
+
+        def run() -> None:
+            t0 = time.perf_counter()
+            warm = getattr(self.index, "warm", None)
+            done = warm(self._retired) if warm is not None else 0
+            if done:
+                log.info("weighed %d postings of the commonest terms in %.2f s", done,
+                         time.perf_counter() - t0)
+
+        thread = threading.Thread(target=run, name="askfiles-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def retire(self) -> None:
+        """This engine is being replaced: stop work ahead of questions (a warm-up)."""
+        self._retired.set()
 
     def _sentence_spans(self, i: int, sent: tuple[int, int]):
         return tuple(candidate_spans(self.annotations[i], self.passages[i].text, sent))

@@ -151,6 +151,12 @@ class PassageIndex:
             out += one if count == 1 else count * one
         return out
 
+    def warm(self, stop=None) -> int:
+        """Weigh common terms ahead of questions (a saved segment index only: the other
+        kinds have their weights from the start). Returns the postings weighed."""
+        warm = getattr(self.sparse, "warm", None)
+        return warm(stop) if warm is not None else 0
+
     def search(self, query: Sequence[str], k: int,
                allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``k`` best passages with a positive score, best first (ties by position).

@@ -106,12 +106,15 @@ def _json_gunicorn_errors() -> None:
 
 
 def _start_watcher(app):
-    """A gunicorn ``post_fork`` hook: each worker watches the corpus from the start."""
+    """A gunicorn ``post_fork`` hook: each worker watches the corpus and warms its index
+    from the start."""
 
     def post_fork(server, worker) -> None:
+        from .warmup import ensure_warm
         from .watch import ensure_watcher
 
         ensure_watcher(app)
+        ensure_warm(app.extensions["askfiles"])
 
     return post_fork
 

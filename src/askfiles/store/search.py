@@ -3,8 +3,9 @@
 Each segment saves term frequencies, not weights: a weight depends on the
 number of live passages, a term's document frequency among them and their
 average length, which change with every update. A term's weights are worked
-out the first time a question uses it (and kept, up to :data:`CACHE_POSTINGS`
-postings), with the same float64 operations in the same order as
+out the first time a question uses it, or ahead of questions by
+:meth:`SegmentedBM25.warm` (kept, up to :data:`CACHE_POSTINGS` postings), with
+the same float64 operations in the same order as
 :meth:`askfiles.sparse.SparseBM25.from_ids`, so the scores are those of a fresh
 build of the same corpus, bit for bit. Working them all out when a version is
 loaded would take seconds at a million passages; one term's take microseconds
@@ -25,6 +26,7 @@ from .segments import Segment
 from .tables import _gather_flat
 
 CACHE_POSTINGS = 40_000_000      # weighted postings kept (16 bytes each); beyond: per query
+WARM_CHUNK = 64                  # terms weighed at once by :meth:`SegmentedBM25.warm`
 
 
 def _dead_df(seg: Segment, g: np.ndarray, rows: np.ndarray, ptr: np.ndarray,
@@ -87,6 +89,7 @@ class SegmentedBM25:
             self.norm.append(d)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._cached = 0
+        self._count_lock = threading.Lock()   # the cache's size, kept under its bound
         self._local = threading.local()
 
     def __len__(self) -> int:
@@ -166,14 +169,52 @@ class SegmentedBM25:
         if todo:
             for t, (g, w) in zip(todo, self._weigh(todo)):
                 got[t] = (g, w)
-                if self._cached + len(g) <= CACHE_POSTINGS:
-                    cache[t] = (g, w)
-                    self._cached += len(g)
+                self._keep(t, g, w)
         out = []
         for t, c in known:
             g, w = cache.get(t) or got[t]
             out.append((c, g, w))
         return out
+
+    def _keep(self, t: int, g: np.ndarray, w: np.ndarray) -> bool:
+        """Cache one term's weighted postings while the cache has room for them."""
+        with self._count_lock:
+            if t in self._cache or self._cached + len(g) > CACHE_POSTINGS:
+                return False
+            self._cached += len(g)
+            self._cache[t] = (g, w)
+        return True
+
+    def warm(self, stop: threading.Event | None = None) -> int:
+        """Weigh the commonest terms ahead of questions, until the cache is full.
+
+        A common term is the costliest to weigh on first use (most postings) and
+        the likeliest to be asked about again. At a million passages (1,000
+        questions, cheap annotation) filling the whole cache this way took
+        0.9-1.0 s and cut the search's p50 from 3.2-3.5 to 2.6-2.9 ms and its
+        p99 from 9.2-9.6 to 4.5-4.9 ms; filling half of it (the rest left to
+        the terms questions bring) gained less (3.0-3.3 ms). Most common first,
+        in chunks, so that ``stop`` (set when this version is replaced) ends it
+        soon. Returns the postings weighed. The weights are the ones a
+        question's first use works out (same code), so answers do not change.
+        """
+        done = 0
+        room = CACHE_POSTINGS - self._cached
+        order = np.argsort(-self.df, kind="stable")
+        picked, size = [], 0
+        for t, d in zip(order.tolist(), self.df[order].tolist()):
+            if d == 0 or size + d > room:
+                break
+            picked.append(t)
+            size += d
+        for a in range(0, len(picked), WARM_CHUNK):
+            if stop is not None and stop.is_set():
+                break
+            todo = [t for t in picked[a:a + WARM_CHUNK] if t not in self._cache]
+            for t, (g, w) in zip(todo, self._weigh(todo) if todo else ()):
+                if self._keep(t, g, w):
+                    done += len(g)
+        return done
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """BM25 score of every live passage (repeated terms count again)."""
