@@ -149,6 +149,30 @@ def test_delete_unknown_is_404(client):
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
 
 
+def test_delete_never_removes_a_file_that_is_not_a_document(corpus, tmp_path):
+    (corpus / "askfiles.toml").write_text("retrieve_depth = 8\n")
+    (corpus / "notes").mkdir()
+    (corpus / "notes" / "todo.toml").write_text("x = 1\n")   # not a format askfiles reads
+    client = create_app({"corpus": str(corpus), "poll_seconds": 0, "api_token": TOKEN,
+                         "TESTING": True}).test_client()
+    for doc_id in ("askfiles.toml", "notes/todo.toml"):
+        resp = client.delete(f"/api/documents/{doc_id}", headers=AUTH)
+        assert resp.status_code == 404, doc_id
+        assert resp.get_json()["error"]["code"] == "not_found"
+    assert (corpus / "askfiles.toml").exists() and (corpus / "notes" / "todo.toml").exists()
+
+
+def test_delete_removes_a_skipped_file_and_the_folders_it_leaves_empty(corpus):
+    (corpus / "deep" / "er").mkdir(parents=True)
+    (corpus / "deep" / "er" / "empty.txt").write_text("")    # skipped: no text
+    client = create_app({"corpus": str(corpus), "poll_seconds": 0, "api_token": TOKEN,
+                         "TESTING": True}).test_client()
+    assert client.get("/api/documents/deep/er/empty.txt").status_code == 404
+    resp = client.delete("/api/documents/deep/er/empty.txt", headers=AUTH)
+    assert resp.status_code == 204
+    assert not (corpus / "deep").exists() and (corpus / "a.txt").exists()
+
+
 def test_put_checks_a_document_within_the_text_cap(corpus, monkeypatch):
     """A PUT checks the body as the loader reads it: HTML parsing stops once the text
     passes ASKFILES_MAX_DOC_CHARS (issue-12), and the document served is cut there."""

@@ -119,6 +119,16 @@ def _target(root: Path, parts: list[str]) -> Path:
     return path
 
 
+def _remove_empty_folders(root: Path, folder: Path) -> None:
+    """Folders left empty by a deletion, up to (not including) the corpus folder."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()      # only if empty
+        except OSError:
+            return
+        folder = folder.parent
+
+
 def _format(doc_id: str) -> str:
     """The file format (its suffix) from the id and the Content-Type; 415 when unsupported."""
     suffix = PurePosixPath(doc_id).suffix.lower()
@@ -262,9 +272,17 @@ def write(doc_id: str):
     if request.method == "DELETE":
         with _write_lock:
             path = _target(root, parts)
-            if doc_id not in engine.documents and not path.is_file():
+            # A document, or a file of a format PUT writes that the index skipped (so a
+            # PUT answered "written but not indexed" can be undone); never another
+            # file: askfiles.toml, pictures or data kept beside the documents.
+            skipped = {s.path for s in getattr(engine.corpus, "skipped", ())}
+            suffix = PurePosixPath(doc_id).suffix.lower()
+            writable = not suffix or formats.supported(suffix)
+            if doc_id not in engine.documents and not (
+                    doc_id in skipped and writable and path.is_file()):
                 raise ApiError(404, "not_found", "No document has this id.")
             path.unlink(missing_ok=True)
+            _remove_empty_folders(root, path.parent)
             engine = refresh(app, root)
             _announce(root)
             app.extensions["askfiles.writes_seen"] = _marker_state(root)
