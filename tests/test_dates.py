@@ -23,6 +23,26 @@ from askfiles.dates import normalize
     ("three or four", "CARDINAL", "3"),
     ("1,000", "CARDINAL", "1000"),
     ("Cleveland", "GPE", None),
+    ("$2.3 million", "MONEY", "2300000"),
+    ("4.5 million euros", "MONEY", "4500000"),
+    ("1.2 billion", "CARDINAL", "1200000000"),
+    ("£4bn", "MONEY", "4000000000"),
+    ("$1.25m", "MONEY", "1250000"),
+    ("15m", "QUANTITY", "15"),            # metres as likely as millions
+    ("3bn", "CARDINAL", "3000000000"),
+    ("2,000 thousand", "CARDINAL", "2000000"),
+    ("0.0015 million", "CARDINAL", "1500"),
+    ("1.234567 thousand", "CARDINAL", "1234.567"),
+    ("about 3700 kB", "QUANTITY", "3700"),
+    ("first", "ORDINAL", "1"),
+    ("21st", "ORDINAL", "21"),
+    ("45 percent", "PERCENT", "45"),
+    ("15", "PHRASE", "15"),              # a number the NER did not label
+    ("15 years", "PHRASE", "15"),
+    ("45 percent", "PHRASE", "45"),
+    ("the 15 men who stayed", "PHRASE", None),
+    ("Highway 61", "PHRASE", None),
+    ("15", "SENTENCE", None),
 ])
 def test_normalize(text, label, value):
     assert normalize(text, label) == value

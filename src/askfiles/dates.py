@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 MONTHS = {m: i + 1 for i, m in enumerate(
     ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -24,10 +25,26 @@ _PATTERNS = [
 ]
 _RANGE = re.compile(r"^(?:from |between )?(?P<a>\d{4}) ?(?:to|and|until|-|–|—) ?(?P<b>\d{2,4})$")
 _DECADE = re.compile(r"^(?:the )?(?P<y>\d{3})0s$")
-_NUMBER = re.compile(r"^[£$€]?(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\b")
+_NUMBER = re.compile(r"^(?:(?:about|around|approximately|nearly|almost|over|some|more than"
+                     r"|less than|under) )?(?P<cur>[£$€]?)(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+                     r"(?:(?:st|nd|rd|th)\b|(?P<short>k|m|mn|b|bn|tn)\b"
+                     r"| (?P<scale>thousand|million|billion|trillion)\b)?")
 _WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen "
     "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split())}
+_ORDINALS = {w: i + 1 for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth "
+    "twentieth".split())}
+# "$2.3 million" is 2300000, not 2.3; "£4bn" and "$1.25m" too, but a bare "15m" may be
+# metres, so single letters count only after a currency sign.
+_SCALES = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mn": 6, "billion": 9, "bn": 9,
+           "b": 9, "trillion": 12, "tn": 12}
+# Labels of spans that are not entities; such an answer gets a value only when it
+# is a number (with its unit): "15", "15 years", "45 percent".
+_PLAIN = ("PHRASE",)
+_NUMERIC_PHRASE = re.compile(r"^(?:(?:about|around|approximately|nearly|almost|over|some) )?"
+                             r"[£$€]?\d[\d,.]*(?:st|nd|rd|th)?(?: [a-z%]+){0,2}$")
 
 
 def _valid(y: int | None, m: int | None, d: int | None) -> bool:
@@ -71,13 +88,27 @@ def normalize_date(text: str) -> str | None:
 
 
 def normalize_number(text: str) -> str | None:
-    """``"15 years"`` -> ``"15"``, ``"£100"`` -> ``"100"``, ``"three"`` -> ``"3"``."""
-    t = text.strip().lower()
-    first = t.split()[0] if t.split() else ""
+    """``"15 years"`` -> ``"15"``, ``"£100"`` -> ``"100"``, ``"three"`` -> ``"3"``,
+    ``"$2.3 million"`` -> ``"2300000"``, ``"first"`` -> ``"1"``."""
+    t = " ".join(text.lower().split())
+    first = t.split()[0] if t else ""
     if first in _WORDS:
         return str(_WORDS[first])
+    if first in _ORDINALS:
+        return str(_ORDINALS[first])
     m = _NUMBER.match(t)
-    return m.group("n").replace(",", "") if m else None
+    if not m:
+        return None
+    n = m.group("n").replace(",", "")
+    short = m.group("short")
+    if short and len(short) == 1 and not m.group("cur"):
+        short = None
+    zeros = _SCALES.get(m.group("scale") or short or "")
+    if zeros:
+        value = Decimal(n).scaleb(zeros)
+        n = format(value.quantize(Decimal(1)) if value == value.to_integral_value()
+                   else value.normalize(), "f")
+    return n
 
 
 def normalize(text: str, label: str) -> str | None:
@@ -85,5 +116,7 @@ def normalize(text: str, label: str) -> str | None:
     if label in ("DATE", "TIME"):
         return normalize_date(text)
     if label in ("CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"):
+        return normalize_number(text)
+    if label in _PLAIN and _NUMERIC_PHRASE.match(" ".join(text.lower().split())):
         return normalize_number(text)
     return None
