@@ -71,9 +71,11 @@ def test_eval_prints_the_table(capsys):
     out = capsys.readouterr().out
     assert out.startswith("17 questions, corpus ")
     header, first = out.splitlines()[1:3]
-    assert header.split() == ["type", "n", "EM", "F1", "snippet", "false", "abst.",
-                              "correct", "abst."]
-    assert first.split()[:2] == ["all", "17"]
+    assert header.split() == ["type", "n", "answerable", "EM", "F1", "snippet", "false",
+                              "abst.", "correct", "abst."]
+    assert first.split()[:3] == ["all", "17", "14"]
+    unanswerable = next(r for r in out.splitlines() if r.startswith("unanswerable"))
+    assert unanswerable.split() == ["unanswerable", "3", "0", "-", "-", "-", "0", "3/3"]
 
 
 def test_exit_status_says_whether_it_answered(corpus, capsys):

@@ -190,7 +190,8 @@ class Engine:
         return sum(1 for t in distinct if not self.index.idf(t)) / len(distinct)
 
     def unseen_entities(self, q: Question) -> float:
-        """The share of the names in the question ("bzip2", "Kim Philby") that no passage holds."""
+        """The share of the names in the question (its proper nouns: "Kim Philby") that no
+        passage holds."""
         names = [terms(e.text) for e in q.entities]
         names = [n for n in names if n]
         if not names:

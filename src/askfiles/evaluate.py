@@ -83,13 +83,15 @@ class Tally:
         return {"em": em, "f1": f1, "snippet_hit": hit}
 
     def row(self, name: str) -> list[str]:
-        a = self.answerable or 1
-        return [name, str(self.n), f"{self.em / a:.3f}", f"{self.f1 / a:.3f}",
-                f"{self.snippet / a:.3f}", f"{self.false_abstain}",
-                f"{self.correct_abstain}/{self.unanswerable}"]
+        # EM, F1 and snippet are over the answerable questions only ("-" when there are
+        # none); the unanswerable ones count in the last column.
+        a = self.answerable
+        rate = (lambda x: f"{x / a:.3f}") if a else (lambda x: "-")
+        return [name, str(self.n), str(a), rate(self.em), rate(self.f1), rate(self.snippet),
+                f"{self.false_abstain}", f"{self.correct_abstain}/{self.unanswerable}"]
 
 
-HEADER = ["type", "n", "EM", "F1", "snippet", "false abst.", "correct abst."]
+HEADER = ["type", "n", "answerable", "EM", "F1", "snippet", "false abst.", "correct abst."]
 
 
 def read_questions(path: Path | str) -> list[dict[str, Any]]:
@@ -105,8 +107,15 @@ def read_questions(path: Path | str) -> list[dict[str, Any]]:
                 raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
             if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
                 raise ValueError(f"{path}:{n}: each line needs a \"question\" string")
-            rec.setdefault("answers", [])
+            answers = rec.get("answers")
+            if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+                # Not defaulted: a line that lost its answers would count as unanswerable.
+                raise ValueError(f"{path}:{n}: each line needs an \"answers\" list of "
+                                 f"strings ([] for a question the corpus cannot answer)")
             out.append(rec)
+    if not out:
+        raise ValueError(f"{path}: no questions (one JSON object per line, with "
+                         f"\"question\" and \"answers\")")
     return out
 
 
