@@ -78,6 +78,26 @@ def test_only_the_api_is_limited_and_clients_are_separate(limited):
     assert resp.status_code == 429
 
 
+def test_cors_preflights_are_not_limited_and_the_429_carries_cors(seed_engine):
+    origin = "https://app.example"
+    app = create_app({"engine": seed_engine, "rate_limit": 5, "cors_origins": origin,
+                      "TESTING": True})
+    app.extensions["askfiles.ratelimit"].clock = Clock()
+    client = app.test_client()
+    preflight = {"Origin": origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "Content-Type"}
+    for _ in range(5):
+        assert client.get("/api/documents", headers={"Origin": origin}).status_code == 200
+    for _ in range(3):                  # the bucket is empty: preflights still pass
+        resp = client.options("/api/ask", headers=preflight)
+        assert resp.status_code == 200
+        assert resp.headers["Access-Control-Allow-Origin"] == origin
+    resp = client.post("/api/ask", json={"question": "When did Cairncross die?"},
+                       headers={"Origin": origin})
+    assert resp.status_code == 429      # readable by the page that asked
+    assert resp.headers["Access-Control-Allow-Origin"] == origin
+
+
 def test_off_by_default(seed_engine):
     app = create_app({"engine": seed_engine, "TESTING": True})
     assert "askfiles.ratelimit" not in app.extensions

@@ -74,7 +74,9 @@ def install(app) -> None:
 
     @app.before_request
     def _rate_limit():
-        if not limited(request.path, request.args):
+        # A CORS preflight (OPTIONS) asks nothing; limited, the browser would report a
+        # CORS failure in place of the readable 429 of the request that follows.
+        if request.method == "OPTIONS" or not limited(request.path, request.args):
             return None
         wait = limiter.check(request.remote_addr or "-")
         if wait <= 0:
