@@ -329,6 +329,19 @@ def test_question_page_shows_answer_snippet_confidence_and_citation(client, seed
     assert f'href="/documents/{DOC}?start={c.start}&amp;end={c.end}#answer"' in page
     assert f"passage {c.passage}, characters {c.start}–{c.end}" in page
     assert 'value="When did Cairncross marry?"' in page
+    assert '<span class="type" title="DATE">date</span>' in page
+
+
+@pytest.mark.parametrize("label, shown", [
+    ("GPE", "place"), ("ORG", "organisation"), ("FAC", "building or place"),
+    ("NORP", "group of people"), ("PHRASE", "phrase"), ("WORK_OF_ART", "title"),
+    ("SOME_NEW_LABEL", "some new label"),
+])
+def test_answer_types_are_shown_in_words(label, shown):
+    from askfiles.pages import Shown
+
+    a = Shown("x", label, None, 0.5, "", "x", "", "T", "d.txt", 0, 0, 1, "/documents/d.txt")
+    assert a.kind == shown
 
 
 def test_no_answer_is_said_plainly(client):

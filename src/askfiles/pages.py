@@ -17,6 +17,15 @@ from .records import collapse
 bp = Blueprint("pages", __name__)
 
 
+# spaCy's entity labels (and askfiles' own PHRASE, SENTENCE) as a reader would say them.
+KINDS = {"PERSON": "person", "ORG": "organisation", "GPE": "place", "LOC": "place",
+         "FAC": "building or place", "NORP": "group of people", "PRODUCT": "product",
+         "EVENT": "event", "WORK_OF_ART": "title", "LAW": "law", "LANGUAGE": "language",
+         "DATE": "date", "TIME": "time", "PERCENT": "percentage", "MONEY": "amount of money",
+         "QUANTITY": "quantity", "ORDINAL": "rank", "CARDINAL": "number", "PHRASE": "phrase",
+         "SENTENCE": "sentence"}
+
+
 @dataclass(frozen=True)
 class Shown:
     """One answer or passage as the page shows it: snippet split around the mark."""
@@ -43,6 +52,11 @@ class Shown:
 
         return (f"/api/documents/{quote(self.document)}/file"
                 + (f"#page={self.page}" if self.page else ""))
+
+    @property
+    def kind(self) -> str:
+        """The answer type in words ("place", not spaCy's "GPE")."""
+        return KINDS.get(self.answer_type, self.answer_type.lower().replace("_", " "))
 
     @property
     def percent(self) -> int:
