@@ -121,6 +121,21 @@ def _query_flag(name: str) -> bool:
 
 
 ASK_FIELDS = ("question", "top_k", "explain", "documents")
+ASK_PARAMS = ("q", "top_k", "explain", "documents")   # documents may repeat
+
+
+def _check_query(args) -> None:
+    """400 for a query parameter /api/ask does not know, or a single one given twice,
+    as a POST body's unknown field is (a typo such as topk=1 would go unnoticed)."""
+    unknown = [k for k in args if k not in ASK_PARAMS]
+    if unknown:
+        raise ApiError(400, "unknown_field",
+                       f"Unknown query parameter {unknown[0]!r}; the parameters are "
+                       f"{', '.join(ASK_PARAMS)}.")
+    for name in ASK_PARAMS[:3]:
+        if len(args.getlist(name)) > 1:
+            raise ApiError(400, "wrong_type", f"{name} is given {len(args.getlist(name))} "
+                                              f"times; give it once.")
 
 
 def _patterns(value: Any, where: str = "") -> list[str]:
@@ -188,6 +203,7 @@ def ask():
             raise ApiError(400, "missing_field",
                            "The query parameter q (the question) is required: "
                            "/api/ask?q=...")
+        _check_query(request.args)
         top_k = check_top_k(_query_int("top_k", TOP_K_DEFAULT))
         explain = _query_flag("explain")
         documents = request.args.getlist("documents") or None
