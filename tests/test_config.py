@@ -59,6 +59,21 @@ def test_bad_settings_files_say_what_is_wrong(corpus, text, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("environ, message", [
+    ({"ASKFILES_RETRIEVE_DEPTH": "many"},
+     "ASKFILES_RETRIEVE_DEPTH='many' is not an integer: passages taken from BM25 before "
+     "reranking. Unset it or give an integer."),
+    ({"ASKFILES_POLL_SECONDS": "soon"},
+     "ASKFILES_POLL_SECONDS='soon' is not a number: how often the server checks the corpus "
+     "for changes (0 turns it off). Unset it or give a number."),
+    ({"ASKFILES_MAX_FILE_MB": "2.5.1"}, "is not a number"),
+])
+def test_bad_variables_say_what_is_wrong(tmp_path, environ, message):
+    with pytest.raises(ValueError) as caught:
+        load_config({"corpus": str(tmp_path)}, environ=environ)
+    assert message in str(caught.value)
+
+
 def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["ask", "When?", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "cannot read the config file" in capsys.readouterr().err

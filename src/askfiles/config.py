@@ -131,9 +131,9 @@ def load_config(overrides: dict[str, Any] | None = None,
             try:
                 value = s.kind(env[s.env])
             except ValueError as exc:
-                raise ValueError(
-                    f"{s.env}={env[s.env]!r} is not a valid {s.kind.__name__}: "
-                    f"{s.help}. Unset it or give a {s.kind.__name__}.") from exc
+                kind = _KINDS.get(s.kind, s.kind.__name__)
+                raise ValueError(f"{s.env}={env[s.env]!r} is not {kind}: {s.help}. "
+                                 f"Unset it or give {kind}.") from exc
         out[s.name] = value
     if "config" in from_file:
         out["config"] = from_file["config"]
