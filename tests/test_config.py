@@ -48,6 +48,7 @@ def test_config_option_names_a_file_anywhere(corpus, tmp_path, capsys):
 @pytest.mark.parametrize("text, message", [
     ("retrieve_depht = 5\n", "unknown setting 'retrieve_depht'"),
     ('retrieve_depth = "many"\n', "retrieve_depth = 'many' is not an integer"),
+    ("retrieve_depth = 2.5\n", "retrieve_depth = 2.5 is not an integer"),
     ("retrieve_depth = [1]\n", "retrieve_depth must be an integer"),
     ("retrieve_depth = \n", "not valid TOML"),
 ])
@@ -72,6 +73,31 @@ def test_bad_variables_say_what_is_wrong(tmp_path, environ, message):
     with pytest.raises(ValueError) as caught:
         load_config({"corpus": str(tmp_path)}, environ=environ)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"retrieve_depth": "x"}, "argument retrieve_depth='x' is not an integer: "
+     "passages taken from BM25 before reranking"),
+    ({"retrieve_depth": 2.5}, "argument retrieve_depth=2.5 is not an integer"),
+    ({"retrieve_depth": True}, "argument retrieve_depth=True is not an integer"),
+    ({"max_file_mb": [20]}, "argument max_file_mb=[20] is not a number"),
+    ({"no_answer_threshold": "high"}, "argument no_answer_threshold='high' is not a number"),
+])
+def test_bad_arguments_say_what_is_wrong(tmp_path, overrides, message):
+    with pytest.raises(ValueError) as caught:
+        load_config({"corpus": str(tmp_path), **overrides}, environ={})
+    assert message in str(caught.value)
+
+
+def test_arguments_are_converted_like_the_file_and_variables(tmp_path):
+    cfg = load_config({"corpus": tmp_path, "retrieve_depth": "5", "max_file_mb": 3,
+                       "no_answer_threshold": None, "rate_limit": 7.0}, environ={})
+    assert cfg["corpus"] == str(tmp_path)
+    assert (cfg["retrieve_depth"], cfg["max_file_mb"], cfg["rate_limit"]) == (5, 3.0, 7)
+    assert type(cfg["max_file_mb"]) is float and type(cfg["rate_limit"]) is int
+    assert cfg["no_answer_threshold"] == -1.0      # None: as if not given
+    again = load_config({**cfg, "read_only": True}, environ={})   # other keys pass through
+    assert again == {**cfg, "read_only": True}
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path, capsys):

@@ -70,6 +70,18 @@ def test_bad_arguments_raise_value_errors(engine, kwargs, error, message):
     assert issubclass(error, ValueError)
 
 
+@pytest.mark.parametrize("settings, message", [
+    ({"retrieve_depth": "x"}, "argument retrieve_depth='x' is not an integer: "
+     "passages taken from BM25 before reranking"),
+    ({"poll_seconds": "soon"}, "argument poll_seconds='soon' is not a number"),
+])
+def test_bad_setting_values_are_refused_at_open(tmp_path, settings, message):
+    (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
+    with pytest.raises(ValueError) as caught:
+        askfiles.open(tmp_path, index_dir="off", **settings)
+    assert message in str(caught.value)
+
+
 def test_refresh_reads_a_changed_folder(tmp_path):
     (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
     engine = askfiles.open(tmp_path, index_dir="off")

@@ -64,6 +64,24 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 _KINDS = {int: "an integer", float: "a number", str: "a string"}
 
 
+def _kind(s: Setting) -> str:
+    return _KINDS.get(s.kind, s.kind.__name__)
+
+
+def _convert(s: Setting, value: Any) -> Any:
+    """``value`` as ``s.kind`` (``"8"`` and ``8.0`` are 8), else ``ValueError``:
+    ``True`` is no integer, and ``2.5`` is not cut to 2."""
+    if isinstance(value, (dict, list, tuple, set)) or (isinstance(value, bool)
+                                                       and s.kind is not bool):
+        raise ValueError(f"{value!r} is not {_kind(s)}")
+    if s.kind is int and isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{value!r} is not {_kind(s)}")
+    try:
+        return s.kind(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{value!r} is not {_kind(s)}") from None
+
+
 def _toml(path: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
@@ -91,13 +109,11 @@ def read_config_file(path: Path | str) -> dict[str, Any]:
             raise ValueError(f"{path}: unknown setting {key!r}; the settings are "
                              f"{', '.join(_BY_NAME)}")
         if isinstance(value, (dict, list)) or (isinstance(value, bool) and s.kind is not bool):
-            raise ValueError(f"{path}: {key} must be {_KINDS.get(s.kind, s.kind.__name__)}: "
-                             f"{s.help}")
+            raise ValueError(f"{path}: {key} must be {_kind(s)}: {s.help}")
         try:
-            value = s.kind(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{path}: {key} = {value!r} is not "
-                             f"{_KINDS.get(s.kind, s.kind.__name__)}: {s.help}") from None
+            value = _convert(s, value)
+        except ValueError:
+            raise ValueError(f"{path}: {key} = {value!r} is not {_kind(s)}: {s.help}") from None
         if s.name in ("corpus", "index_dir") and value and value != "off":
             value = str((path.parent / value).resolve())   # relative to the file
         out[s.name] = value
@@ -117,7 +133,11 @@ def config_file(overrides: dict[str, Any], env: Any) -> Path | None:
 
 def load_config(overrides: dict[str, Any] | None = None,
                 environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Defaults, then ``askfiles.toml``, then ``ASKFILES_*`` variables, then ``overrides``."""
+    """Defaults, then ``askfiles.toml``, then ``ASKFILES_*`` variables, then ``overrides``.
+
+    Settings among ``overrides`` are converted and checked like those of the file and
+    the variables (``ValueError`` naming the argument); ``None`` leaves a setting to
+    the file, the variables or the default. Other keys pass through as they are."""
     env = os.environ if environ is None else environ
     overrides = {k.lower(): v for k, v in (overrides or {}).items()}
     path = config_file(overrides, env)
@@ -129,15 +149,23 @@ def load_config(overrides: dict[str, Any] | None = None,
         value = from_file.get(s.name, s.default)
         if s.env in env and env[s.env] != "":
             try:
-                value = s.kind(env[s.env])
-            except ValueError as exc:
-                kind = _KINDS.get(s.kind, s.kind.__name__)
-                raise ValueError(f"{s.env}={env[s.env]!r} is not {kind}: {s.help}. "
-                                 f"Unset it or give {kind}.") from exc
+                value = _convert(s, env[s.env])
+            except ValueError:
+                raise ValueError(f"{s.env}={env[s.env]!r} is not {_kind(s)}: {s.help}. "
+                                 f"Unset it or give {_kind(s)}.") from None
         out[s.name] = value
     if "config" in from_file:
         out["config"] = from_file["config"]
     for key, value in overrides.items():
+        s = _BY_NAME.get(key)
+        if s is not None:
+            if value is None:
+                continue        # not given: the file's, the variable's or the default
+            try:
+                value = _convert(s, value)
+            except ValueError:
+                raise ValueError(f"argument {key}={value!r} is not {_kind(s)}: "
+                                 f"{s.help}") from None
         out[key] = value
     return out
 
