@@ -71,6 +71,18 @@ def test_bad_arguments_raise_value_errors(engine, kwargs, error, message):
 
 
 @pytest.mark.parametrize("settings, message", [
+    ({"bogus": 1}, "unknown setting 'bogus'; the settings are corpus, index_dir, "),
+    ({"retrieve_depht": 5}, "unknown setting 'retrieve_depht'; the settings are "),
+    ({"askfiles_retrieve_depth": 5}, "unknown setting 'askfiles_retrieve_depth'"),
+])
+def test_unknown_setting_names_are_refused(tmp_path, settings, message):
+    with pytest.raises(ValueError) as caught:
+        askfiles.open(tmp_path, index_dir="off", **settings)
+    assert message in str(caught.value)
+    assert "retrieve_depth, no_answer_threshold" in str(caught.value)
+
+
+@pytest.mark.parametrize("settings, message", [
     ({"retrieve_depth": "x"}, "argument retrieve_depth='x' is not an integer: "
      "passages taken from BM25 before reranking"),
     ({"poll_seconds": "soon"}, "argument poll_seconds='soon' is not a number"),

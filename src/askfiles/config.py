@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,15 @@ def read_config_file(path: Path | str) -> dict[str, Any]:
             value = str((path.parent / value).resolve())   # relative to the file
         out[s.name] = value
     return out
+
+
+def check_names(names: Iterable[str]) -> None:
+    """``ValueError`` naming the first of ``names`` (any case) that is no setting;
+    ``config``, the settings file to read, is one."""
+    for key in names:
+        if key.lower() not in _BY_NAME and key.lower() != "config":
+            raise ValueError(f"unknown setting {key!r}; the settings are "
+                             f"{', '.join(_BY_NAME)}, and config (a settings file)")
 
 
 def config_file(overrides: dict[str, Any], env: Any) -> Path | None:

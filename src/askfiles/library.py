@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import load_config
+from .config import check_names, load_config
 from .records import Document, Result
 
 
@@ -70,8 +70,10 @@ def open_folder(folder: Path | str | None = None, **settings: Any) -> Askfiles:
 
     ``settings`` are those of :mod:`askfiles.config` (``retrieve_depth=8``,
     ``index_dir="off"`` ...); ``ASKFILES_*`` variables fill in the rest.
+    ``ValueError`` for an unknown name or a wrong value, before any work.
     """
     from .engine import Engine
 
+    check_names(settings)
     cfg = load_config({**settings, **({"corpus": str(folder)} if folder else {})})
     return Askfiles(Engine.from_folder(cfg["corpus"], cfg))
