@@ -70,6 +70,17 @@ def test_bad_arguments_raise_value_errors(engine, kwargs, error, message):
     assert issubclass(error, ValueError)
 
 
+@pytest.mark.parametrize("documents, message", [
+    ("zzz", "No document matches 'zzz'; askfiles.open(folder).documents lists the ids."),
+    (["quay.md", "news/*.pdf"], "No document matches 'news/*.pdf'; "
+     "askfiles.open(folder).documents lists the ids."),
+])
+def test_no_match_names_the_python_way_to_list_documents(engine, documents, message):
+    with pytest.raises(NoMatch) as caught:
+        engine.ask("When?", documents=documents)
+    assert str(caught.value) == message and "GET /api" not in message
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"bogus": 1}, "unknown setting 'bogus'; the settings are corpus, index_dir, "),
     ({"retrieve_depht": 5}, "unknown setting 'retrieve_depht'; the settings are "),

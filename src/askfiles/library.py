@@ -9,6 +9,9 @@ from .config import check_names, load_config
 from .records import Document, Result
 
 
+LIST_HINT = "askfiles.open(folder).documents lists the ids"
+
+
 class Askfiles:
     """A corpus folder ready for questions; the same engine the server and CLI use.
 
@@ -37,7 +40,7 @@ class Askfiles:
         Raises ``ValueError`` for an empty or too long question, ``top_k`` outside
         1..20 or a pattern that matches no document (:class:`askfiles.select.NoMatch`).
         """
-        from .select import allowed_passages, check_patterns
+        from .select import NoMatch, allowed_passages, check_patterns
 
         if not isinstance(question, str) or not question.strip():
             raise ValueError("the question is empty; ask something")
@@ -50,7 +53,10 @@ class Askfiles:
         if documents is not None:
             if isinstance(documents, str):
                 documents = [documents]
-            allowed = allowed_passages(self.engine, check_patterns(list(documents)))
+            try:
+                allowed = allowed_passages(self.engine, check_patterns(list(documents)))
+            except NoMatch as exc:   # its own hint: the HTTP API's names GET /api/documents
+                raise NoMatch(exc.pattern, LIST_HINT) from None
         return self.engine.ask(question.strip(), top_k, explain, allowed)
 
     def refresh(self) -> bool:
