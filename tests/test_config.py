@@ -48,6 +48,7 @@ def test_config_option_names_a_file_anywhere(corpus, tmp_path, capsys):
 @pytest.mark.parametrize("text, message", [
     ("retrieve_depht = 5\n", "unknown setting 'retrieve_depht'"),
     ('retrieve_depth = "many"\n', "retrieve_depth = 'many' is not an integer"),
+    ("retrieve_depth = 2.5\n", "retrieve_depth = 2.5 is not an integer"),
     ("retrieve_depth = [1]\n", "retrieve_depth must be an integer"),
     ("retrieve_depth = \n", "not valid TOML"),
 ])
@@ -57,6 +58,104 @@ def test_bad_settings_files_say_what_is_wrong(corpus, text, message, capsys):
         load_config({"corpus": str(corpus)}, environ={})
     assert cli.main(["ask", "When?", "--corpus", str(corpus)]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("environ, message", [
+    ({"ASKFILES_RETRIEVE_DEPTH": "many"},
+     "ASKFILES_RETRIEVE_DEPTH='many' is not an integer: passages taken from BM25 before "
+     "reranking. Unset it or give an integer."),
+    ({"ASKFILES_POLL_SECONDS": "soon"},
+     "ASKFILES_POLL_SECONDS='soon' is not a number: how often the server checks the corpus "
+     "for changes (0 turns it off). Unset it or give a number."),
+    ({"ASKFILES_MAX_FILE_MB": "2.5.1"}, "is not a number"),
+])
+def test_bad_variables_say_what_is_wrong(tmp_path, environ, message):
+    with pytest.raises(ValueError) as caught:
+        load_config({"corpus": str(tmp_path)}, environ=environ)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"retrieve_depth": "x"}, "argument retrieve_depth='x' is not an integer: "
+     "passages taken from BM25 before reranking"),
+    ({"retrieve_depth": 2.5}, "argument retrieve_depth=2.5 is not an integer"),
+    ({"retrieve_depth": True}, "argument retrieve_depth=True is not an integer"),
+    ({"max_file_mb": [20]}, "argument max_file_mb=[20] is not a number"),
+    ({"no_answer_threshold": "high"}, "argument no_answer_threshold='high' is not a number"),
+])
+def test_bad_arguments_say_what_is_wrong(tmp_path, overrides, message):
+    with pytest.raises(ValueError) as caught:
+        load_config({"corpus": str(tmp_path), **overrides}, environ={})
+    assert message in str(caught.value)
+
+
+def test_arguments_are_converted_like_the_file_and_variables(tmp_path):
+    cfg = load_config({"corpus": tmp_path, "retrieve_depth": "5", "max_file_mb": 3,
+                       "no_answer_threshold": None, "rate_limit": 7.0}, environ={})
+    assert cfg["corpus"] == str(tmp_path)
+    assert (cfg["retrieve_depth"], cfg["max_file_mb"], cfg["rate_limit"]) == (5, 3.0, 7)
+    assert type(cfg["max_file_mb"]) is float and type(cfg["rate_limit"]) is int
+    assert cfg["no_answer_threshold"] == -1.0      # None: as if not given
+    again = load_config({**cfg, "read_only": True}, environ={})   # other keys pass through
+    assert again == {**cfg, "read_only": True}
+
+
+@pytest.mark.parametrize("where, name, value, message", [
+    ("variable", "retrieve_depth", "0", "ASKFILES_RETRIEVE_DEPTH='0' is out of range; "
+     "it must be 1 or more: passages taken from BM25 before reranking"),
+    ("variable", "no_answer_threshold", "2", "ASKFILES_NO_ANSWER_THRESHOLD='2' is out of "
+     "range; it must be from 0 to 1, or -1: answers below this confidence"),
+    ("variable", "no_answer_threshold", "-0.5", "it must be from 0 to 1, or -1"),
+    ("variable", "no_answer_threshold", "nan", "it must be from 0 to 1, or -1"),
+    ("variable", "poll_seconds", "-1", "ASKFILES_POLL_SECONDS='-1' is out of range; "
+     "it must be 0 or more"),
+    ("file", "max_file_mb", "0", "askfiles.toml: max_file_mb = 0 is out of range; "
+     "it must be more than 0: larger corpus files are skipped"),
+    ("file", "max_doc_chars", "0", "max_doc_chars = 0 is out of range; it must be 1 or more"),
+    ("file", "annotate_processes", "-2", "annotate_processes = -2 is out of range; "
+     "it must be 0 or more"),
+    ("file", "retrieve_depth", "0", "retrieve_depth = 0 is out of range"),
+    ("argument", "rate_limit", -5, "argument rate_limit=-5 is out of range; "
+     "it must be 0 or more: requests per minute"),
+    ("argument", "max_file_mb", float("inf"), "argument max_file_mb=inf is out of range"),
+    ("argument", "max_question_chars", 0, "max_question_chars=0 is out of range; "
+     "it must be 1 or more"),
+    ("argument", "max_body_bytes", 0, "max_body_bytes=0 is out of range"),
+    ("argument", "sparse_threshold", -1, "sparse_threshold=-1 is out of range; "
+     "it must be 0 or more"),
+    ("argument", "no_answer_threshold", 1.5, "argument no_answer_threshold=1.5 is out of "
+     "range; it must be from 0 to 1, or -1"),
+])
+def test_values_out_of_range_say_where_and_what_is_allowed(corpus, where, name, value,
+                                                           message):
+    overrides, environ = {"corpus": str(corpus)}, {}
+    if where == "variable":
+        environ["ASKFILES_" + name.upper()] = value
+    elif where == "file":
+        (corpus / "askfiles.toml").write_text(f"{name} = {value}\n")
+    else:
+        overrides[name] = value
+    with pytest.raises(ValueError) as caught:
+        load_config(overrides, environ=environ)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("no_answer_threshold", -1), ("no_answer_threshold", 0), ("no_answer_threshold", 1),
+    ("retrieve_depth", 1), ("poll_seconds", 0), ("rate_limit", 0),
+    ("annotate_processes", 0), ("sparse_threshold", 0), ("max_file_mb", 0.01),
+])
+def test_edge_and_special_values_are_kept(corpus, name, value):
+    assert load_config({"corpus": str(corpus), name: value}, environ={})[name] == value
+    environ = {"ASKFILES_" + name.upper(): str(value)}
+    assert load_config({"corpus": str(corpus)}, environ=environ)[name] == value
+
+
+def test_the_readme_shows_the_settings_table():
+    from askfiles.config import settings_table
+    from conftest import ROOT
+
+    assert settings_table() in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path, capsys):

@@ -93,7 +93,8 @@ def test_get_ask_takes_repeated_documents(client):
 
 
 @pytest.mark.parametrize("documents, status, code, message", [
-    (["news/*.pdf"], 422, "no_matching_documents", "No document matches 'news/*.pdf'"),
+    (["news/*.pdf"], 422, "no_matching_documents",
+     "No document matches 'news/*.pdf'; GET /api/documents lists the ids."),
     (["history.txt", "nope.txt"], 422, "no_matching_documents", "'nope.txt'"),
     ([], 422, "invalid_documents", "empty"),
     ([""], 422, "invalid_documents", "1 to 1000 characters"),

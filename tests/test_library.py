@@ -70,6 +70,41 @@ def test_bad_arguments_raise_value_errors(engine, kwargs, error, message):
     assert issubclass(error, ValueError)
 
 
+@pytest.mark.parametrize("documents, message", [
+    ("zzz", "No document matches 'zzz'; askfiles.open(folder).documents lists the ids."),
+    (["quay.md", "news/*.pdf"], "No document matches 'news/*.pdf'; "
+     "askfiles.open(folder).documents lists the ids."),
+])
+def test_no_match_names_the_python_way_to_list_documents(engine, documents, message):
+    with pytest.raises(NoMatch) as caught:
+        engine.ask("When?", documents=documents)
+    assert str(caught.value) == message and "GET /api" not in message
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"bogus": 1}, "unknown setting 'bogus'; the settings are corpus, index_dir, "),
+    ({"retrieve_depht": 5}, "unknown setting 'retrieve_depht'; the settings are "),
+    ({"askfiles_retrieve_depth": 5}, "unknown setting 'askfiles_retrieve_depth'"),
+])
+def test_unknown_setting_names_are_refused(tmp_path, settings, message):
+    with pytest.raises(ValueError) as caught:
+        askfiles.open(tmp_path, index_dir="off", **settings)
+    assert message in str(caught.value)
+    assert "retrieve_depth, no_answer_threshold" in str(caught.value)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"retrieve_depth": "x"}, "argument retrieve_depth='x' is not an integer: "
+     "passages taken from BM25 before reranking"),
+    ({"poll_seconds": "soon"}, "argument poll_seconds='soon' is not a number"),
+])
+def test_bad_setting_values_are_refused_at_open(tmp_path, settings, message):
+    (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
+    with pytest.raises(ValueError) as caught:
+        askfiles.open(tmp_path, index_dir="off", **settings)
+    assert message in str(caught.value)
+
+
 def test_refresh_reads_a_changed_folder(tmp_path):
     (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
     engine = askfiles.open(tmp_path, index_dir="off")

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import load_config
+from .config import check_names, load_config
 from .records import Document, Result
+
+
+LIST_HINT = "askfiles.open(folder).documents lists the ids"
 
 
 class Askfiles:
@@ -37,7 +40,7 @@ class Askfiles:
         Raises ``ValueError`` for an empty or too long question, ``top_k`` outside
         1..20 or a pattern that matches no document (:class:`askfiles.select.NoMatch`).
         """
-        from .select import allowed_passages, check_patterns
+        from .select import NoMatch, allowed_passages, check_patterns
 
         if not isinstance(question, str) or not question.strip():
             raise ValueError("the question is empty; ask something")
@@ -50,7 +53,10 @@ class Askfiles:
         if documents is not None:
             if isinstance(documents, str):
                 documents = [documents]
-            allowed = allowed_passages(self.engine, check_patterns(list(documents)))
+            try:
+                allowed = allowed_passages(self.engine, check_patterns(list(documents)))
+            except NoMatch as exc:   # its own hint: the HTTP API's names GET /api/documents
+                raise NoMatch(exc.pattern, LIST_HINT) from None
         return self.engine.ask(question.strip(), top_k, explain, allowed)
 
     def refresh(self) -> bool:
@@ -70,8 +76,10 @@ def open_folder(folder: Path | str | None = None, **settings: Any) -> Askfiles:
 
     ``settings`` are those of :mod:`askfiles.config` (``retrieve_depth=8``,
     ``index_dir="off"`` ...); ``ASKFILES_*`` variables fill in the rest.
+    ``ValueError`` for an unknown name or a wrong value, before any work.
     """
     from .engine import Engine
 
+    check_names(settings)
     cfg = load_config({**settings, **({"corpus": str(folder)} if folder else {})})
     return Askfiles(Engine.from_folder(cfg["corpus"], cfg))

@@ -26,11 +26,14 @@ MAX_PATTERN_CHARS = 1000
 _GLOB = re.compile(r"[*?\[]")
 
 
-class NoMatch(ValueError):
-    """A pattern that names no document."""
+API_HINT = "GET /api/documents lists the ids"
 
-    def __init__(self, pattern: str):
-        super().__init__(f"No document matches {pattern!r}; GET /api/documents lists the ids.")
+
+class NoMatch(ValueError):
+    """A pattern that names no document; ``hint`` says where the ids are listed."""
+
+    def __init__(self, pattern: str, hint: str = API_HINT):
+        super().__init__(f"No document matches {pattern!r}; {hint}.")
         self.pattern = pattern
 
 
