@@ -104,3 +104,27 @@ def test_pdf_citations_print_their_page(tmp_path, capsys):
     assert cli.main(["ask", "When was the pier rebuilt?", "--corpus", str(tmp_path),
                      "--top-k", "1"]) == 0
     assert "— report.pdf, page 2, passage " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--port", "99999"], "'99999' is not a port number; pass one from 1 to 65535"),
+    (["--port", "-1"], "'-1' is not a port number; pass one from 1 to 65535"),
+    (["--port", "0"], "'0' is not a port number; pass one from 1 to 65535"),
+    (["--port", "http"], "'http' is not a port number; pass one from 1 to 65535"),
+])
+def test_serve_refuses_a_bad_port_before_anything_starts(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["serve", "--corpus", "/nonexistent/folder"] + argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --port: " + message in err
+    assert "Traceback" not in err
+
+
+def test_port_problem_checks_the_range_itself():
+    """The Python API too: getaddrinfo() would check 99999 as port 34463."""
+    from askfiles.serve import port_problem
+
+    for port in (99999, 65536, 0, -1):
+        assert port_problem("127.0.0.1", port) == (
+            f"port {port} is not a port number; pass --port with one from 1 to 65535")

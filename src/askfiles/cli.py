@@ -193,6 +193,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
                  read_only=args.read_only)
 
 
+def _port(text: str) -> int:
+    """``--port``: a TCP port number a server can listen on."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = None
+    if port is None or not 1 <= port <= 65535:
+        # argparse would print "invalid int value" or, past it, bind() a traceback.
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number; pass one from 1 to 65535, e.g. --port 8001")
+    return port
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="askfiles", description=__doc__.split(":")[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log progress and skips")
@@ -239,7 +252,7 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("serve", help="run the production web server (gunicorn)")
     corpus_arg(sp)
     sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--port", type=_port, default=8000)
     sp.add_argument("--workers", type=int, default=0,
                     help="worker processes (default: number of CPUs)")
     sp.add_argument("--read-only", action="store_true",

@@ -121,6 +121,9 @@ def _start_watcher(app):
 
 def port_problem(host: str, port: int) -> str | None:
     """Why ``host:port`` cannot be listened on (in use, no such address), or None."""
+    if not 1 <= port <= 65535:
+        # getaddrinfo() would take 99999 as 34463 and check that port instead.
+        return f"port {port} is not a port number; pass --port with one from 1 to 65535"
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
