@@ -128,3 +128,26 @@ def test_port_problem_checks_the_range_itself():
     for port in (99999, 65536, 0, -1):
         assert port_problem("127.0.0.1", port) == (
             f"port {port} is not a port number; pass --port with one from 1 to 65535")
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_serve_refuses_fewer_than_one_worker(workers, capsys):
+    """0 and below once started one worker per CPU, silently; leaving --workers out does."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["serve", "--corpus", "/nonexistent/folder", "--port", "59999",
+                  "--workers", workers])
+    assert exc.value.code == 2
+    assert (f"argument --workers: {workers!r} is not a number of worker processes; pass 1 "
+            "or more, or leave --workers out for one per CPU") in capsys.readouterr().err
+
+
+def test_serve_workers_default_to_one_per_cpu():
+    import os
+
+    from askfiles.serve import options
+
+    assert cli.parser().parse_args(["serve"]).workers is None
+    assert options("127.0.0.1", 8001, None)["workers"] == (os.cpu_count() or 1)
+    assert options("127.0.0.1", 8001, 3)["workers"] == 3
+    with pytest.raises(ValueError, match="pass 1 or more"):
+        options("127.0.0.1", 8001, 0)

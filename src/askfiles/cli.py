@@ -206,6 +206,20 @@ def _port(text: str) -> int:
     return port
 
 
+def _workers(text: str) -> int:
+    """``--workers``: how many server processes, at least one."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or n < 1:
+        # 0 and below once meant one per CPU, silently; leaving the option out says that.
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of worker processes; pass 1 or more, or leave "
+            f"--workers out for one per CPU ({os.cpu_count() or 1} here)")
+    return n
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="askfiles", description=__doc__.split(":")[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log progress and skips")
@@ -253,8 +267,8 @@ def parser() -> argparse.ArgumentParser:
     corpus_arg(sp)
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=_port, default=8000)
-    sp.add_argument("--workers", type=int, default=0,
-                    help="worker processes (default: number of CPUs)")
+    sp.add_argument("--workers", type=_workers, metavar="N",
+                    help="worker processes, 1 or more (default: number of CPUs)")
     sp.add_argument("--read-only", action="store_true",
                     help="a replica: never build or annotate; serve the index the builder "
                          "(askfiles index --watch) publishes and follow its new versions")
