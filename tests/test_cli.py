@@ -151,3 +151,16 @@ def test_serve_workers_default_to_one_per_cpu():
     assert options("127.0.0.1", 8001, 3)["workers"] == 3
     with pytest.raises(ValueError, match="pass 1 or more"):
         options("127.0.0.1", 8001, 0)
+
+
+@pytest.mark.parametrize("argv, verbose", [
+    (["-v", "ask", "q"], True),
+    (["ask", "q", "-v"], True),
+    (["ask", "--verbose", "q"], True),
+    (["index", "-v"], True),
+    (["serve", "--verbose"], True),
+    (["eval", "q.jsonl", "-v"], True),
+    (["ask", "q"], False),
+])
+def test_verbose_goes_before_or_after_the_command(argv, verbose):
+    assert cli.parser().parse_args(argv).verbose is verbose

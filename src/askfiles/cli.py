@@ -220,12 +220,20 @@ def _workers(text: str) -> int:
     return n
 
 
+def _verbose_arg(p: argparse.ArgumentParser, default=False) -> None:
+    """``-v``: INFO logging."""
+    p.add_argument("-v", "--verbose", action="store_true", default=default,
+                   help="log progress and skips")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="askfiles", description=__doc__.split(":")[0])
-    p.add_argument("-v", "--verbose", action="store_true", help="log progress and skips")
+    _verbose_arg(p)
     sub = p.add_subparsers(dest="command", required=True)
 
     def corpus_arg(sp):
+        # -v after the command too; SUPPRESS: left out there, it keeps a -v given before.
+        _verbose_arg(sp, argparse.SUPPRESS)
         sp.add_argument("--corpus", metavar="DIR",
                         help="corpus folder (default: $ASKFILES_CORPUS, else ./corpus)")
         sp.add_argument("--config", metavar="FILE",
