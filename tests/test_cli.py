@@ -164,3 +164,17 @@ def test_serve_workers_default_to_one_per_cpu():
 ])
 def test_verbose_goes_before_or_after_the_command(argv, verbose):
     assert cli.parser().parse_args(argv).verbose is verbose
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["--help"], "Answers questions about a folder of documents"),
+    (["serve", "--help"], "--host HOST address to listen on (default: 127.0.0.1"),
+    (["serve", "--help"], "--port PORT TCP port (default: 8000)"),
+])
+def test_help_reads_as_plain_text(argv, shown, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())   # as wrapped for any terminal width
+    assert shown in out
+    assert "``" not in out

@@ -227,9 +227,14 @@ def _verbose_arg(p: argparse.ArgumentParser, default=False) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="askfiles", description=__doc__.split(":")[0])
+    p = argparse.ArgumentParser(
+        prog="askfiles",
+        description="Answers questions about a folder of documents (.txt, .md, .html, "
+                    ".pdf, .docx), citing the exact characters.",
+        epilog="askfiles COMMAND --help shows the options of a command.")
     _verbose_arg(p)
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           title="commands")
 
     def corpus_arg(sp):
         # -v after the command too; SUPPRESS: left out there, it keeps a -v given before.
@@ -273,8 +278,10 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("serve", help="run the production web server (gunicorn)")
     corpus_arg(sp)
-    sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=_port, default=8000)
+    sp.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1, this machine only; "
+                         "0.0.0.0 for every interface)")
+    sp.add_argument("--port", type=_port, default=8000, help="TCP port (default: 8000)")
     sp.add_argument("--workers", type=_workers, metavar="N",
                     help="worker processes, 1 or more (default: number of CPUs)")
     sp.add_argument("--read-only", action="store_true",
