@@ -178,3 +178,39 @@ def test_help_reads_as_plain_text(argv, shown, capsys):
     out = " ".join(capsys.readouterr().out.split())   # as wrapped for any terminal width
     assert shown in out
     assert "``" not in out
+
+
+@pytest.mark.parametrize("address, message", [
+    ("bogus", "--cluster 'bogus' is not a scheduler address; use tcp://HOST:PORT "
+              "(e.g. tcp://10.0.0.5:8786) or local:N for N worker processes on this machine"),
+    ("tcp://10.0.0.5", "--cluster 'tcp://10.0.0.5' is not a scheduler address; use "
+                       "tcp://HOST:PORT"),
+    ("tcp://10.0.0.5:99999", "is not a scheduler address; use tcp://HOST:PORT"),
+    ("tcp://:8786", "is not a scheduler address; use tcp://HOST:PORT"),
+    ("tls://10.0.0.5:8786", "is not a scheduler address; use tcp://HOST:PORT"),
+    ("local:0", "--cluster 'local:0': local:N needs N >= 1 worker processes"),
+])
+def test_index_refuses_a_bad_cluster_address_at_once(address, message, corpus, capsys):
+    """Dask took 'bogus', failed when it connected, then hung 60 s closing its client."""
+    import time
+
+    t0 = time.perf_counter()
+    assert cli.main(["index", "--corpus", corpus, "--cluster", address]) == 2
+    assert time.perf_counter() - t0 < 5
+    err = capsys.readouterr().err
+    assert err.startswith("askfiles: --cluster ")
+    assert message in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("address, parsed", [
+    ("local:2", ("local", 2)),
+    ("tcp://10.0.0.5:8786", ("remote", "tcp://10.0.0.5:8786")),
+    ("10.0.0.5:8786", ("remote", "tcp://10.0.0.5:8786")),     # Dask's default scheme
+    (" tcp://scheduler.example.org:8786 ", ("remote", "tcp://scheduler.example.org:8786")),
+    ("tcp://[::1]:8786", ("remote", "tcp://[::1]:8786")),
+])
+def test_cluster_addresses_dask_can_reach_are_taken(address, parsed):
+    from askfiles.cluster import parse_address
+
+    assert parse_address(address) == parsed

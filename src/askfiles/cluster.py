@@ -61,7 +61,7 @@ def _import_distributed():
 
 
 def parse_address(address: str) -> tuple[str, int | str]:
-    """``("local", N)`` for ``local:N``, else ``("remote", address)``; ValueError when bad."""
+    """``("local", N)`` for ``local:N``, else ``("remote", "tcp://HOST:PORT")``; or ValueError."""
     address = (address or "").strip()
     if address.startswith("local:"):
         try:
@@ -73,7 +73,27 @@ def parse_address(address: str) -> tuple[str, int | str]:
         return "local", n
     if not address:
         raise ValueError("--cluster needs a scheduler address or local:N")
-    return "remote", address
+    # Checked here: Dask fails on 'bogus' only once it connects, then hangs 60 s at exit.
+    host, port = _host_port(address[len("tcp://"):] if address.startswith("tcp://")
+                            else address)
+    if not host or port is None:
+        raise ValueError(f"--cluster {address!r} is not a scheduler address; use "
+                         "tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786) or local:N for N "
+                         "worker processes on this machine")
+    return "remote", f"tcp://{host}:{port}"
+
+
+def _host_port(text: str) -> tuple[str, int | None]:
+    """``HOST`` and ``PORT`` of ``HOST:PORT`` or ``[IPv6]:PORT``; "" or None for a bad part."""
+    host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        inner = host[1:-1]
+        host = host if inner and ":" in inner else ""
+    elif ":" in host:
+        host = ""                       # an IPv6 address needs its brackets
+    if any(c.isspace() or c in "/@?#[]" for c in host.strip("[]")):
+        host = ""
+    return host, int(port) if port.isdigit() and 1 <= int(port) <= 65535 else None
 
 
 def client_for(address: str):
