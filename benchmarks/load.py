@@ -190,7 +190,9 @@ def start_server(corpus: str, workers: int, env: dict | None = None,
     ``env`` is added to this process's environment."""
     port = free_port()
     cmd = [sys.executable, "-m", "askfiles.cli", "serve", "--corpus", corpus,
-           "--host", HOST, "--port", str(port), "--workers", str(workers)]
+           "--host", HOST, "--port", str(port)]
+    if workers:   # 0: askfiles' own default, one per CPU (it refuses --workers 0)
+        cmd += ["--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=dict(os.environ, **(env or {})),
                             stdout=subprocess.DEVNULL, stderr=stderr, text=True)
     try:

@@ -106,3 +106,113 @@ def test_pdf_citations_print_their_page(tmp_path, capsys):
     assert cli.main(["ask", "When was the pier rebuilt?", "--corpus", str(tmp_path),
                      "--top-k", "1"]) == 0
     assert "— report.pdf, page 2, passage " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--port", "99999"], "'99999' is not a port number; pass one from 1 to 65535"),
+    (["--port", "-1"], "'-1' is not a port number; pass one from 1 to 65535"),
+    (["--port", "0"], "'0' is not a port number; pass one from 1 to 65535"),
+    (["--port", "http"], "'http' is not a port number; pass one from 1 to 65535"),
+])
+def test_serve_refuses_a_bad_port_before_anything_starts(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["serve", "--corpus", "/nonexistent/folder"] + argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --port: " + message in err
+    assert "Traceback" not in err
+
+
+def test_port_problem_checks_the_range_itself():
+    """The Python API too: getaddrinfo() would check 99999 as port 34463."""
+    from askfiles.serve import port_problem
+
+    for port in (99999, 65536, 0, -1):
+        assert port_problem("127.0.0.1", port) == (
+            f"port {port} is not a port number; pass --port with one from 1 to 65535")
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_serve_refuses_fewer_than_one_worker(workers, capsys):
+    """0 and below once started one worker per CPU, silently; leaving --workers out does."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["serve", "--corpus", "/nonexistent/folder", "--port", "59999",
+                  "--workers", workers])
+    assert exc.value.code == 2
+    assert (f"argument --workers: {workers!r} is not a number of worker processes; pass 1 "
+            "or more, or leave --workers out for one per CPU") in capsys.readouterr().err
+
+
+def test_serve_workers_default_to_one_per_cpu():
+    import os
+
+    from askfiles.serve import options
+
+    assert cli.parser().parse_args(["serve"]).workers is None
+    assert options("127.0.0.1", 8001, None)["workers"] == (os.cpu_count() or 1)
+    assert options("127.0.0.1", 8001, 3)["workers"] == 3
+    with pytest.raises(ValueError, match="pass 1 or more"):
+        options("127.0.0.1", 8001, 0)
+
+
+@pytest.mark.parametrize("argv, verbose", [
+    (["-v", "ask", "q"], True),
+    (["ask", "q", "-v"], True),
+    (["ask", "--verbose", "q"], True),
+    (["index", "-v"], True),
+    (["serve", "--verbose"], True),
+    (["eval", "q.jsonl", "-v"], True),
+    (["ask", "q"], False),
+])
+def test_verbose_goes_before_or_after_the_command(argv, verbose):
+    assert cli.parser().parse_args(argv).verbose is verbose
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["--help"], "Answers questions about a folder of documents"),
+    (["serve", "--help"], "--host HOST address to listen on (default: 127.0.0.1"),
+    (["serve", "--help"], "--port PORT TCP port (default: 8000)"),
+])
+def test_help_reads_as_plain_text(argv, shown, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())   # as wrapped for any terminal width
+    assert shown in out
+    assert "``" not in out
+
+
+@pytest.mark.parametrize("address, message", [
+    ("bogus", "--cluster 'bogus' is not a scheduler address; use tcp://HOST:PORT "
+              "(e.g. tcp://10.0.0.5:8786) or local:N for N worker processes on this machine"),
+    ("tcp://10.0.0.5", "--cluster 'tcp://10.0.0.5' is not a scheduler address; use "
+                       "tcp://HOST:PORT"),
+    ("tcp://10.0.0.5:99999", "is not a scheduler address; use tcp://HOST:PORT"),
+    ("tcp://:8786", "is not a scheduler address; use tcp://HOST:PORT"),
+    ("tls://10.0.0.5:8786", "is not a scheduler address; use tcp://HOST:PORT"),
+    ("local:0", "--cluster 'local:0': local:N needs N >= 1 worker processes"),
+])
+def test_index_refuses_a_bad_cluster_address_at_once(address, message, corpus, capsys):
+    """Dask took 'bogus', failed when it connected, then hung 60 s closing its client."""
+    import time
+
+    t0 = time.perf_counter()
+    assert cli.main(["index", "--corpus", corpus, "--cluster", address]) == 2
+    assert time.perf_counter() - t0 < 5
+    err = capsys.readouterr().err
+    assert err.startswith("askfiles: --cluster ")
+    assert message in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("address, parsed", [
+    ("local:2", ("local", 2)),
+    ("tcp://10.0.0.5:8786", ("remote", "tcp://10.0.0.5:8786")),
+    ("10.0.0.5:8786", ("remote", "tcp://10.0.0.5:8786")),     # Dask's default scheme
+    (" tcp://scheduler.example.org:8786 ", ("remote", "tcp://scheduler.example.org:8786")),
+    ("tcp://[::1]:8786", ("remote", "tcp://[::1]:8786")),
+])
+def test_cluster_addresses_dask_can_reach_are_taken(address, parsed):
+    from askfiles.cluster import parse_address
+
+    assert parse_address(address) == parsed

@@ -83,3 +83,40 @@ def test_cluster_addresses_are_checked():
     for bad in ("local:0", "local:x", ""):
         with pytest.raises(ValueError):
             parse_address(bad)
+
+
+def test_an_unreachable_scheduler_stops_the_build_with_one_clean_paragraph(
+        tmp_path, monkeypatch, capsys):
+    """Exit 2 and what to do, no traceback; one connect timeout, not the warm-up's and
+    then the build's own (60 s in all with the default 30 s)."""
+    import socket
+
+    import distributed
+
+    from askfiles import cli, cluster
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Mill\n\nThe old mill closed in 1911 after a fire.\n")
+    with socket.socket() as s:     # a port nothing listens on once this closes
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tries = []
+
+    def client(*args, **kwargs):
+        tries.append(args)
+        return real(*args, **kwargs)
+
+    real = distributed.Client
+    monkeypatch.setattr(distributed, "Client", client)
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
+    monkeypatch.setenv("ASKFILES_INDEX_DIR", str(tmp_path / "index"))
+    assert cli.main(["index", "--corpus", str(corpus), "--cluster",
+                     f"tcp://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"askfiles: no Dask scheduler answered at tcp://127.0.0.1:{port} within "
+                   "2 s (Connection refused); start one there (dask scheduler --port 8786, "
+                   "with dask workers connected to it), check the address and that this "
+                   "machine can reach it, or pass --cluster local:N to annotate on N "
+                   "processes here\n")
+    assert len(tries) == 1

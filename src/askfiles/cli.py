@@ -193,12 +193,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
                  read_only=args.read_only)
 
 
+def _port(text: str) -> int:
+    """``--port``: a TCP port number a server can listen on."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = None
+    if port is None or not 1 <= port <= 65535:
+        # argparse would print "invalid int value" or, past it, bind() a traceback.
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number; pass one from 1 to 65535, e.g. --port 8001")
+    return port
+
+
+def _workers(text: str) -> int:
+    """``--workers``: how many server processes, at least one."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or n < 1:
+        # 0 and below once meant one per CPU, silently; leaving the option out says that.
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of worker processes; pass 1 or more, or leave "
+            f"--workers out for one per CPU ({os.cpu_count() or 1} here)")
+    return n
+
+
+def _verbose_arg(p: argparse.ArgumentParser, default=False) -> None:
+    """``-v``: INFO logging."""
+    p.add_argument("-v", "--verbose", action="store_true", default=default,
+                   help="log progress and skips")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="askfiles", description=__doc__.split(":")[0])
-    p.add_argument("-v", "--verbose", action="store_true", help="log progress and skips")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = argparse.ArgumentParser(
+        prog="askfiles",
+        description="Answers questions about a folder of documents (.txt, .md, .html, "
+                    ".pdf, .docx), citing the exact characters.",
+        epilog="askfiles COMMAND --help shows the options of a command.")
+    _verbose_arg(p)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           title="commands")
 
     def corpus_arg(sp):
+        # -v after the command too; SUPPRESS: left out there, it keeps a -v given before.
+        _verbose_arg(sp, argparse.SUPPRESS)
         sp.add_argument("--corpus", metavar="DIR",
                         help="corpus folder (default: $ASKFILES_CORPUS, else ./corpus)")
         sp.add_argument("--config", metavar="FILE",
@@ -238,10 +278,12 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("serve", help="run the production web server (gunicorn)")
     corpus_arg(sp)
-    sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=int, default=8000)
-    sp.add_argument("--workers", type=int, default=0,
-                    help="worker processes (default: number of CPUs)")
+    sp.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1, this machine only; "
+                         "0.0.0.0 for every interface)")
+    sp.add_argument("--port", type=_port, default=8000, help="TCP port (default: 8000)")
+    sp.add_argument("--workers", type=_workers, metavar="N",
+                    help="worker processes, 1 or more (default: number of CPUs)")
     sp.add_argument("--read-only", action="store_true",
                     help="a replica: never build or annotate; serve the index the builder "
                          "(askfiles index --watch) publishes and follow its new versions")

@@ -30,6 +30,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 BATCH = 128            # passages per task
+CONNECT_TIMEOUT = 30   # seconds to reach a scheduler (Dask retries until then)
 IN_FLIGHT = 3          # tasks per worker submitted ahead of the results taken
 # The string columns of ``columns_of``'s tables: lemma, POS, dependency; entity label.
 STRING_COLUMNS = {"tokens": [3, 4, 5], "ents": [2]}
@@ -49,6 +50,7 @@ LOCAL_CONFIG = {
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 _warming: dict[str, list] = {}     # address -> its workers' pipeline-load futures
+_failed: dict[str, str] = {}       # address -> why this build's warm-up could not reach it
 
 
 def _import_distributed():
@@ -61,7 +63,7 @@ def _import_distributed():
 
 
 def parse_address(address: str) -> tuple[str, int | str]:
-    """``("local", N)`` for ``local:N``, else ``("remote", address)``; ValueError when bad."""
+    """``("local", N)`` for ``local:N``, else ``("remote", "tcp://HOST:PORT")``; or ValueError."""
     address = (address or "").strip()
     if address.startswith("local:"):
         try:
@@ -73,7 +75,27 @@ def parse_address(address: str) -> tuple[str, int | str]:
         return "local", n
     if not address:
         raise ValueError("--cluster needs a scheduler address or local:N")
-    return "remote", address
+    # Checked here: Dask fails on 'bogus' only once it connects, then hangs 60 s at exit.
+    host, port = _host_port(address[len("tcp://"):] if address.startswith("tcp://")
+                            else address)
+    if not host or port is None:
+        raise ValueError(f"--cluster {address!r} is not a scheduler address; use "
+                         "tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786) or local:N for N "
+                         "worker processes on this machine")
+    return "remote", f"tcp://{host}:{port}"
+
+
+def _host_port(text: str) -> tuple[str, int | None]:
+    """``HOST`` and ``PORT`` of ``HOST:PORT`` or ``[IPv6]:PORT``; "" or None for a bad part."""
+    host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        inner = host[1:-1]
+        host = host if inner and ":" in inner else ""
+    elif ":" in host:
+        host = ""                       # an IPv6 address needs its brackets
+    if any(c.isspace() or c in "/@?#[]" for c in host.strip("[]")):
+        host = ""
+    return host, int(port) if port.isdigit() and 1 <= int(port) <= 65535 else None
 
 
 def client_for(address: str):
@@ -84,6 +106,9 @@ def client_for(address: str):
         client = _clients.get(address)
         if client is not None and client.status == "running":
             return client
+        failed = _failed.pop(address, None)
+        if failed:   # this build's warm-up just failed to reach it: say so, not wait again
+            raise RuntimeError(failed)
         distributed = _import_distributed()
         if kind == "local":
             # Fresh worker processes (spawned, never forked from a threaded server),
@@ -97,9 +122,25 @@ def client_for(address: str):
                 memory_limit=0)   # no 100 ms memory polls: a batch's annotations are small
             client = distributed.Client(cluster)
         else:
-            client = distributed.Client(value, timeout=30)
+            try:
+                client = distributed.Client(value, timeout=CONNECT_TIMEOUT)
+            except OSError as exc:   # refused, timed out, no such host
+                raise RuntimeError(_unreachable(str(value), exc)) from None
         _clients[address] = client
         return client
+
+
+def _unreachable(address: str, exc: BaseException) -> str:
+    """What to do when no scheduler answers at ``address`` (``exc``: Dask's error)."""
+    reason, cause = "", exc
+    while cause is not None:   # Dask wraps the reason: "Connection refused", a bad name
+        reason = getattr(cause, "strerror", None) or reason
+        cause = cause.__cause__
+    return (f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT} s"
+            + (f" ({reason})" if reason else "")
+            + "; start one there (dask scheduler --port 8786, with dask workers connected "
+            "to it), check the address and that this machine can reach it, or pass "
+            "--cluster local:N to annotate on N processes here")
 
 
 @atexit.register
@@ -167,6 +208,8 @@ def warm_up(address: str, setting: str) -> None:
     from . import nlp
 
     name = nlp.model_name(setting)
+    # A new build tries again (no lock: a warm-up still connecting must not hold the walk).
+    _failed.pop(address, None)
 
     def start() -> None:
         try:
@@ -175,6 +218,10 @@ def warm_up(address: str, setting: str) -> None:
                 _warming[address] = [
                     client.submit(load_pipeline, name, workers=[w], pure=False)
                     for w in client.scheduler_info().get("workers", {})]
+        except RuntimeError as exc:   # unreachable: annotate_columns() says so, at once
+            with _clients_lock:
+                _failed[address] = str(exc)
+            log.info("could not start the cluster at %s early: %s", address, exc)
         except Exception as exc:  # annotate_columns() starts it again, or says why not
             log.warning("could not start the cluster at %s early: %s", address, exc)
 

@@ -41,11 +41,13 @@ def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
-def options(host: str, port: int, workers: int) -> dict[str, Any]:
-    """The gunicorn settings askfiles runs with."""
+def options(host: str, port: int, workers: int | None) -> dict[str, Any]:
+    """The gunicorn settings askfiles runs with (``workers`` None: one per CPU)."""
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers={workers}: pass 1 or more, or None for one per CPU")
     return {
         "bind": bind_address(host, port),
-        "workers": workers if workers and workers > 0 else (os.cpu_count() or 1),
+        "workers": workers or os.cpu_count() or 1,
         "worker_class": "gthread",
         "threads": THREADS,
         "preload_app": True,
@@ -121,6 +123,9 @@ def _start_watcher(app):
 
 def port_problem(host: str, port: int) -> str | None:
     """Why ``host:port`` cannot be listened on (in use, no such address), or None."""
+    if not 1 <= port <= 65535:
+        # getaddrinfo() would take 99999 as 34463 and check that port instead.
+        return f"port {port} is not a port number; pass --port with one from 1 to 65535"
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -189,7 +194,7 @@ def _builder_elsewhere(config: dict[str, Any]) -> bool:
 
 
 def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
-          workers: int = 0, read_only: bool = False) -> int:
+          workers: int | None = None, read_only: bool = False) -> int:
     """Build the index once, then serve it with gunicorn until stopped; the exit status.
 
     The app (and so the engine, spaCy included) is built here in the master
@@ -207,6 +212,7 @@ def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
     if problem:
         print(f"askfiles: {problem}", file=sys.stderr, flush=True)
         return 2
+    opts = options(host, port, workers)   # a bad worker count fails before the build
     # Before any metric exists: every process then writes its metrics to files there.
     folder, made = _metrics_dir()
     master = os.getpid()   # workers fork inside run() and leave through this frame too
@@ -225,7 +231,6 @@ def serve(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000,
         app = create_app(config)
         app.extensions["askfiles.watch_mode"] = "follow" if read_only else "auto"
         engine = app.extensions["askfiles"].engine
-        opts = options(host, port, workers)
         opts["post_fork"] = _start_watcher(app)
         opts["child_exit"] = _worker_exited
         n = opts["workers"]
