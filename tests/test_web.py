@@ -482,3 +482,28 @@ def test_examples_skip_odd_wording(tmp_path):
     for q in shown:
         best = engine.ask(q, 1).answers[0]
         assert best.score >= 0.5
+
+
+def test_examples_read_a_bounded_spread_of_a_large_corpus():
+    """A corpus whose passages make no question: examples read about 2,000 of them,
+    spread over it, not all (a million took a server 100 s before it listened)."""
+    from types import SimpleNamespace
+
+    from askfiles import examples
+    from askfiles.records import Annotation
+
+    empty = Annotation((), (), (), (), (), (), (), (), ())
+
+    class Counted(list):
+        read: list[int] = []
+
+        def __getitem__(self, i):
+            self.read.append(i)
+            return super().__getitem__(i)
+
+    n = 50_000
+    passages = Counted([SimpleNamespace(text="", doc_id=f"d{i}", start=0) for i in range(n)])
+    engine = SimpleNamespace(passages=passages, annotations=[empty] * n)
+    assert list(examples.candidates(engine)) == []
+    assert len(passages.read) <= examples.SCANNED_PASSAGES + 1
+    assert passages.read[0] == 0 and passages.read[-1] >= n - n // examples.SCANNED_PASSAGES
