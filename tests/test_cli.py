@@ -46,6 +46,19 @@ def test_ask_reads_questions_from_stdin_one_json_line_each(corpus, capsys, monke
     assert json.loads(lines[0])["question"] == "When was the lighthouse built?"
 
 
+@pytest.mark.parametrize("stdin, status", [
+    ("When did the mill close?\nWho won the World Cup in 2010?\n", 1),   # one unanswered
+    ("When did the mill close?\n", 0),
+    ("\n  \n", 2),                                                       # nothing to ask
+])
+def test_stdin_exit_status_says_whether_every_question_was_answered(corpus, capsys,
+                                                                     monkeypatch, stdin, status):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert cli.main(["ask", "--corpus", corpus, "--top-k", "1"]) == status
+    if status == 2:
+        assert "no question on standard input" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["ask", "   "], "the question is empty"),
     (["ask", "Why?", "--corpus", "/nonexistent/folder"], "does not exist or is not a folder"),

@@ -73,6 +73,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 2
     if args.question is None:
         # One question per line on stdin, one JSON object per line out; engine loaded once.
+        # The status as for one question: 1 when any went unanswered (a script can
+        # tell), 2 when there was none to ask.
+        asked = unanswered = 0
         for line in sys.stdin:
             question = line.strip()
             if not question:
@@ -80,7 +83,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
             result = engine.ask(question[:engine.config["max_question_chars"]],
                                 args.top_k, args.explain, allowed)
             print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
-        return 0
+            asked += 1
+            unanswered += result.no_answer
+        if not asked:
+            print("askfiles: no question on standard input; give one a line, or ask "
+                  "one: askfiles ask \"When did Cairncross confess?\"", file=sys.stderr)
+            return 2
+        return 1 if unanswered else 0
     question = args.question.strip()
     if not question:
         print("askfiles: the question is empty; ask something, e.g. "
