@@ -125,7 +125,10 @@ def client_for(address: str):
             try:
                 client = distributed.Client(value, timeout=CONNECT_TIMEOUT)
             except OSError as exc:   # refused, timed out, no such host
-                raise RuntimeError(_unreachable(str(value), exc)) from None
+                # Recorded under the lock: a build waiting on it sees this failure at
+                # once rather than connecting (and waiting) a second time.
+                _failed[address] = _unreachable(str(value), exc)
+                raise RuntimeError(_failed[address]) from None
         _clients[address] = client
         return client
 
