@@ -43,6 +43,9 @@ from askfiles.dates import normalize
     ("the 15 men who stayed", "PHRASE", None),
     ("Highway 61", "PHRASE", None),
     ("15", "SENTENCE", None),
+    ("3 March", "PHRASE", "--03-03"),     # a date the NER missed
+    ("3 March 1921", "PHRASE", "1921-03-03"),
+    ("3 mar. onwards", "PHRASE", None),
 ])
 def test_normalize(text, label, value):
     assert normalize(text, label) == value

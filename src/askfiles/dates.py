@@ -43,6 +43,7 @@ _SCALES = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mn": 6, "billion": 9, "
 # Labels of spans that are not entities; such an answer gets a value only when it
 # is a number (with its unit): "15", "15 years", "45 percent".
 _PLAIN = ("PHRASE",)
+_MONTH_WORD = re.compile(r"\b(?:" + "|".join(MONTHS) + r")\b\.?")
 _NUMERIC_PHRASE = re.compile(r"^(?:(?:about|around|approximately|nearly|almost|over|some) )?"
                              r"[£$€]?\d[\d,.]*(?:st|nd|rd|th)?(?: [a-z%]+){0,2}$")
 
@@ -117,6 +118,11 @@ def normalize(text: str, label: str) -> str | None:
         return normalize_date(text)
     if label in ("CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"):
         return normalize_number(text)
-    if label in _PLAIN and _NUMERIC_PHRASE.match(" ".join(text.lower().split())):
-        return normalize_number(text)
+    if label in _PLAIN:
+        # "3 March" is a date the NER missed, not the number 3.
+        date = normalize_date(text)
+        if date or _MONTH_WORD.search(text.lower()):
+            return date
+        if _NUMERIC_PHRASE.match(" ".join(text.lower().split())):
+            return normalize_number(text)
     return None
