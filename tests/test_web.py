@@ -350,8 +350,11 @@ def test_answer_types_are_shown_in_words(label, shown):
 def test_no_answer_is_said_plainly(client):
     page = client.get("/?q=Who+won+the+World+Cup%3F").get_data(as_text=True)
     assert "No answer found" in page
+    assert "World Cup?</q>\n" in page                  # no "?." after the question
     page = client.get("/", query_string={"q": XSS}).get_data(as_text=True)
     assert "No answer found" in page and "closest passages" in page
+    # The closest passages are not headed by big answers, as if one had been found.
+    assert 'class="answer-text"' not in page and 'class="answer weak"' in page
 
 
 def test_question_with_markup_is_escaped_in_the_page(client):
@@ -507,3 +510,10 @@ def test_examples_read_a_bounded_spread_of_a_large_corpus():
     assert list(examples.candidates(engine)) == []
     assert len(passages.read) <= examples.SCANNED_PASSAGES + 1
     assert passages.read[0] == 0 and passages.read[-1] >= n - n // examples.SCANNED_PASSAGES
+
+
+def test_a_long_question_does_not_fill_the_tab_title(client):
+    page = client.get("/", query_string={"q": "Why " + "very " * 400 + "long?"}
+                      ).get_data(as_text=True)
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert len(title) <= 100 and title.endswith("… · askfiles")
