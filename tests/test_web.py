@@ -517,3 +517,11 @@ def test_a_long_question_does_not_fill_the_tab_title(client):
                       ).get_data(as_text=True)
     title = page.split("<title>")[1].split("</title>")[0]
     assert len(title) <= 100 and title.endswith("… · askfiles")
+
+
+def test_a_narrowed_search_without_answer_says_what_it_searched(client):
+    page = client.get("/", query_string={"q": "Who won the World Cup?",
+                                         "documents": DOC}).get_data(as_text=True)
+    assert "No answer found" in page
+    assert f"Only {DOC} was searched" in page
+    assert 'href="/?q=Who+won+the+World+Cup?">search all documents</a>' in page
