@@ -525,3 +525,12 @@ def test_a_narrowed_search_without_answer_says_what_it_searched(client):
     assert "No answer found" in page
     assert f"Only {DOC} was searched" in page
     assert 'href="/?q=Who+won+the+World+Cup?">search all documents</a>' in page
+
+
+def test_an_unknown_document_page_names_the_document(client):
+    resp = client.get("/documents/gone<b>.txt")
+    assert resp.status_code == 404
+    page = resp.get_data(as_text=True)
+    assert "There is no document &#39;gone&lt;b&gt;.txt&#39; in this corpus" in page
+    assert "<b>" not in page.split("<main", 1)[1]
+    assert "Answers are cut from the documents" in page    # the footer reads as a sentence

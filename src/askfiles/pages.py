@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 
 from . import observe, select
 from .api import TOP_K_DEFAULT, TOP_K_MAX, clean_question, holder, settings
@@ -178,7 +178,12 @@ def document(doc_id: str):
     engine = holder().engine
     doc = engine.documents.get(doc_id)
     if doc is None:
-        abort(404)
+        # An old citation's link, most likely: say which document, and where the list is.
+        from .errors import error_page
+
+        return error_page(404, "Not Found",
+                          f"There is no document {doc_id!r} in this corpus (any more): "
+                          f"the documents page lists the ones there are.")
     text = doc.text
     start, end = _span("start", len(text)), _span("end", len(text))
     if start is None or end is None or start >= end:
