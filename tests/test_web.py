@@ -534,3 +534,15 @@ def test_an_unknown_document_page_names_the_document(client):
     assert "There is no document &#39;gone&lt;b&gt;.txt&#39; in this corpus" in page
     assert "<b>" not in page.split("<main", 1)[1]
     assert "Answers are cut from the documents" in page    # the footer reads as a sentence
+
+
+@pytest.mark.parametrize("query", ["start=99999&end=100000", "start=20&end=10",
+                                   "start=x&end=5"])
+def test_a_citation_outside_the_document_is_said_not_ignored(client, query):
+    page = client.get(f"/documents/{DOC}?{query}").get_data(as_text=True)
+    assert "are not a span of this document" in page and "<mark" not in page
+
+
+def test_a_plain_document_link_shows_no_notice(client):
+    page = client.get(f"/documents/{DOC}").get_data(as_text=True)
+    assert "not a span" not in page

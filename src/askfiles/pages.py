@@ -138,7 +138,7 @@ def index():
             allowed = select.allowed_passages(engine, select.check_patterns(chosen))
         except (select.NoMatch, ValueError) as exc:
             ctx["problem"] = str(exc).replace("; GET /api/documents lists the ids",
-                                              "; choose one from the list")
+                                              "; the Documents page lists them")
             status = 422
     if ctx["problem"]:
         pass   # a scope that names no document: say so, answer nothing
@@ -186,15 +186,23 @@ def document(doc_id: str):
                           f"the documents page lists the ones there are.")
     text = doc.text
     start, end = _span("start", len(text)), _span("end", len(text))
+    asked = "start" in request.args or "end" in request.args
     if start is None or end is None or start >= end:
         parts = None
     else:
         parts = (text[:start], text[start:end], text[end:])
+    # A citation from another version of the document, or a hand-edited link: say why
+    # nothing is highlighted rather than show the text as if nothing had been asked.
+    problem = (f"The characters asked for ({request.args.get('start', '')}–"
+               f"{request.args.get('end', '')}) are not a span of this document "
+               f"({len(text)} characters); it is shown whole."
+               if asked and parts is None else None)
     page = page_of(doc.meta, start) if parts else None
     pages = len(doc.meta.get("pages") or ())
     return render_template("document.html", doc=doc, text=text, parts=parts,
                            passages=engine.passage_count(doc.id), engine=engine,
-                           page=page, pages=pages, file_url=_file_url(doc.id, page))
+                           page=page, pages=pages, file_url=_file_url(doc.id, page),
+                           problem=problem)
 
 
 def _file_url(doc_id: str, page: int | None) -> str:
