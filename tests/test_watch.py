@@ -220,3 +220,25 @@ def test_gunicorn_workers_each_follow_the_corpus(folder, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_looks_at_a_costly_corpus_are_spaced_by_their_cost(tmp_path, monkeypatch):
+    """A look that takes 0.1 s is followed by a wait of 0.4 s, not the 0.01 s set:
+    looking at a big corpus stays at about a fifth of a core."""
+    from types import SimpleNamespace
+
+    looks = []
+
+    def look(self):
+        looks.append(time.monotonic())
+        time.sleep(0.1)
+        return False
+
+    monkeypatch.setattr(Watcher, "check", look)
+    w = Watcher(EngineHolder(SimpleNamespace(corpus=None)), tmp_path, {"poll_seconds": 0.01})
+    w.start()
+    time.sleep(1.6)
+    w.stop()
+    gaps = [b - a for a, b in zip(looks, looks[1:])]
+    assert 2 <= len(looks) <= 5, looks
+    assert all(g >= 0.45 for g in gaps), gaps      # 0.1 s look + at least 0.4 s wait
