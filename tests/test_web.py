@@ -546,3 +546,28 @@ def test_a_citation_outside_the_document_is_said_not_ignored(client, query):
 def test_a_plain_document_link_shows_no_notice(client):
     page = client.get(f"/documents/{DOC}").get_data(as_text=True)
     assert "not a span" not in page
+
+
+@pytest.mark.parametrize("title, shown", [
+    ("Harbour notes", "Harbour notes"),
+    ("The identifier recorded by the telegraph operator in Wick on 3 March 1901 was long",
+     "The identifier recorded by the telegraph operator in Wick…"),
+    ("X" * 80, "X" * 60 + "…"),
+])
+def test_long_titles_are_cut_at_a_word_in_the_search_in_list(title, shown):
+    from askfiles.pages import short_title
+
+    assert short_title(title) == shown
+
+
+def test_a_sentence_long_title_is_cut_on_the_pages(tmp_path):
+    first = "The identifier recorded by the telegraph operator " * 5
+    (tmp_path / "long.txt").write_text(first + "\n\nIt was 1901.\n")
+    (tmp_path / "b.txt").write_text("B\n\nThe mill closed in 1911.\n")
+    client = create_app({"corpus": str(tmp_path), "poll_seconds": 0, "index_dir": "off",
+                         "TESTING": True}).test_client()
+    listed = client.get("/documents").get_data(as_text=True)
+    heading = client.get("/documents/long.txt").get_data(as_text=True).split("<h1")[1]
+    for part in (listed, heading.split("</h1>")[0]):
+        assert first.strip() not in part
+        assert "the telegraph operator The identifier…" in part

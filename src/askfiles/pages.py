@@ -111,6 +111,15 @@ def _top_k() -> int:
 SCOPE_DOCUMENTS = 200   # the scope menu lists documents one by one up to this many
 
 
+def short_title(title: str, width: int = 60) -> str:
+    """A title cut at a word near ``width`` characters, with "…" (a plain-text file's
+    title is its whole first line, which may be a long sentence)."""
+    if len(title) <= width:
+        return title
+    cut = title[:width].rsplit(" ", 1)[0] if " " in title[:width] else title[:width]
+    return cut.rstrip(" ,;:-") + "…"
+
+
 def scopes(engine) -> list[tuple[str, str]]:
     """(pattern, label) choices of the form's "Search in" menu: folders, then documents."""
     if len(engine.documents) < 2:
@@ -118,7 +127,7 @@ def scopes(engine) -> list[tuple[str, str]]:
     ids = select.selector(engine).ids
     out = [(f, f"folder {f}") for f in select.folders(ids)]
     if len(ids) <= SCOPE_DOCUMENTS:
-        out += [(i, f"{engine.documents[i].title} ({i})") for i in ids]
+        out += [(i, f"{short_title(engine.documents[i].title)} ({i})") for i in ids]
     return out
 
 
