@@ -9,6 +9,7 @@ from flask import Blueprint, render_template, request
 
 from . import observe, select
 from .api import TOP_K_DEFAULT, TOP_K_MAX, clean_question, holder, settings
+from .errors import error_page
 from .examples import examples_for
 from .formats import page_of
 from .index import terms
@@ -111,9 +112,10 @@ def _top_k() -> int:
 SCOPE_DOCUMENTS = 200   # the scope menu lists documents one by one up to this many
 
 
+@bp.app_template_filter("short_title")
 def short_title(title: str, width: int = 60) -> str:
     """A title cut at a word near ``width`` characters, with "…" (a plain-text file's
-    title is its whole first line, which may be a long sentence)."""
+    title is its whole first line, which may be a long sentence); the pages' one way."""
     if len(title) <= width:
         return title
     cut = title[:width].rsplit(" ", 1)[0] if " " in title[:width] else title[:width]
@@ -188,8 +190,6 @@ def document(doc_id: str):
     doc = engine.documents.get(doc_id)
     if doc is None:
         # An old citation's link, most likely: say which document, and where the list is.
-        from .errors import error_page
-
         return error_page(404, "Not Found",
                           f"There is no document {doc_id!r} in this corpus (any more): "
                           f"the documents page lists the ones there are.")
