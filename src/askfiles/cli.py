@@ -202,31 +202,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
                  read_only=args.read_only)
 
 
-def _port(text: str) -> int:
-    """``--port``: a TCP port number a server can listen on."""
-    try:
-        port = int(text)
-    except ValueError:
-        port = None
-    if port is None or not 1 <= port <= 65535:
-        # argparse would print "invalid int value" or, past it, bind() a traceback.
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a port number; pass one from 1 to 65535, e.g. --port 8001")
-    return port
-
-
-def _workers(text: str) -> int:
-    """``--workers``: how many server processes, at least one."""
+def _whole(text: str, low: int, high: int | None, problem: str) -> int:
+    """An integer argument from ``low`` to ``high``; else argparse's error, ``problem``
+    (argparse would print "invalid int value" or, past it, fail later with a traceback)."""
     try:
         n = int(text)
     except ValueError:
         n = None
-    if n is None or n < 1:
-        # 0 and below once meant one per CPU, silently; leaving the option out says that.
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of worker processes; pass 1 or more, or leave "
-            f"--workers out for one per CPU ({os.cpu_count() or 1} here)")
+    if n is None or n < low or (high is not None and n > high):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {problem}")
     return n
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port number a server can listen on."""
+    return _whole(text, 1, 65535,
+                  "a port number; pass one from 1 to 65535, e.g. --port 8001")
+
+
+def _workers(text: str) -> int:
+    """``--workers``: how many server processes, at least one."""
+    # 0 and below once meant one per CPU, silently; leaving the option out says that.
+    return _whole(text, 1, None,
+                  f"a number of worker processes; pass 1 or more, or leave --workers out "
+                  f"for one per CPU ({os.cpu_count() or 1} here)")
 
 
 def _verbose_arg(p: argparse.ArgumentParser, default=False) -> None:

@@ -25,8 +25,10 @@ _PATTERNS = [
 ]
 _RANGE = re.compile(r"^(?:from |between )?(?P<a>\d{4}) ?(?:to|and|until|-|–|—) ?(?P<b>\d{2,4})$")
 _DECADE = re.compile(r"^(?:the )?(?P<y>\d{3})0s$")
-_NUMBER = re.compile(r"^(?:(?:about|around|approximately|nearly|almost|over|some|more than"
-                     r"|less than|under) )?(?P<cur>[£$€]?)(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+# Words that may come before an amount ("about 3700 kB"); a number answer may also
+# be bounded ("more than 40").
+_ABOUT = "about|around|approximately|nearly|almost|over|some"
+_NUMBER = re.compile(r"^(?:(?:" + _ABOUT + r"|more than|less than|under) )?(?P<cur>[£$€]?)(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
                      r"(?:(?:st|nd|rd|th)\b|(?P<short>k|m|mn|b|bn|tn)\b"
                      r"| (?P<scale>thousand|million|billion|trillion)\b)?")
 _WORDS = {w: i for i, w in enumerate(
@@ -44,8 +46,7 @@ _SCALES = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mn": 6, "billion": 9, "
 # is a number (with its unit): "15", "15 years", "45 percent".
 _PLAIN = ("PHRASE",)
 _MONTH_WORD = re.compile(r"\b(?:" + "|".join(MONTHS) + r")\b\.?")
-_NUMERIC_PHRASE = re.compile(r"^(?:(?:about|around|approximately|nearly|almost|over|some) )?"
-                             r"[£$€]?\d[\d,.]*(?:st|nd|rd|th)?(?: [a-z%]+){0,2}$")
+_NUMERIC_PHRASE = re.compile(r"^(?:(?:" + _ABOUT + r") )?[£$€]?\d[\d,.]*(?:st|nd|rd|th)?(?: [a-z%]+){0,2}$")
 
 
 def _valid(y: int | None, m: int | None, d: int | None) -> bool:
