@@ -67,6 +67,19 @@ def same_hits(a, b, questions, k=10) -> None:
         assert all(abs(a.index.idf(t) - b.index.idf(t)) < 1e-9 for t in qt)
 
 
+def top_of_all_scores(sparse, questions, k=10) -> None:
+    """top_k (float32 contenders, exact float64 scores) gives the best ``k`` of the
+    float64 scores of every passage, the same floats, ties by position."""
+    for q in questions:
+        qt = terms(q)
+        full = sparse.scores(qt)
+        order = np.lexsort((np.arange(len(full)), -full))[:k]
+        order = order[full[order] > 0]
+        ids, vals = sparse.top_k(qt, k)
+        assert ids.tolist() == order.tolist(), q
+        assert vals.tobytes() == full[order].tobytes(), q
+
+
 def fresh(folder: Path, tmp_path: Path, cfg: dict) -> store.Built:
     return open_corpus(folder, {**cfg, "index_dir": str(tmp_path / f"fresh{random.random()}")})
 
@@ -149,6 +162,8 @@ def test_segmented_scores_equal_a_fresh_build_through_random_updates(tmp_path, c
         same_hits(built, other, questions)
         again = open_corpus(folder, cfg)          # as loaded from the saved segments
         same_hits(again, other, questions)
+        if threshold == 0:
+            top_of_all_scores(again.index.sparse, questions, k=3)
         offsets = getattr(getattr(again.index, "sparse", None), "offsets", [])
         mapped |= {o is None for o in offsets}   # rows mapped by look-up or by addition
     assert len(seen_segments) > len(segments_of(folder / ".askfiles")) + 3
@@ -239,3 +254,40 @@ def test_warming_common_terms_changes_no_score_and_keeps_the_cache_bound(tmp_pat
     for q in questions:                           # bit for bit what the first use gives
         assert bm.search(terms(q), 10) == expected[q], q
     assert bm._cached <= search.CACHE_POSTINGS
+
+
+def test_top_k_orders_scores_float32_cannot_tell_apart():
+    """Contenders are picked in float32; the order comes from the exact float64 sums."""
+    from askfiles.store.search import SegmentedBM25, exact_sums
+
+    bm = SegmentedBM25.__new__(SegmentedBM25)
+    bm.size, bm._local = 10, threading.local()
+    one, more = 1.0, 1.0 + 2.0 ** -40            # the same float32, different float64
+    weighted = [(1, np.array([2, 5, 7]), np.array([more, one, 0.25])),
+                (1, np.array([7, 9]), np.array([0.75 + 2.0 ** -41, one]))]
+    bm._weighted = lambda query: weighted
+    ids, vals = bm.top_k(["q"], 2)
+    assert ids.tolist() == [2, 7]                 # float32 alone: 2, 5 (all four 1.0)
+    assert vals.tolist() == [more, 0.25 + (0.75 + 2.0 ** -41)]
+    ids, vals = bm.top_k(["q"], 3)
+    assert ids.tolist() == [2, 7, 5]              # 5 and 9 tie exactly: by position
+    assert exact_sums([(g, w) for _, g, w in weighted], np.array([9, 7, 3])).tolist() == \
+        [one, 0.25 + (0.75 + 2.0 ** -41), 0.0]
+
+
+def test_top_k_keeps_a_passage_float32_rounding_puts_below_the_cut():
+    """Passage 2's exact score is the higher, but its float32 sum rounds down twice and
+    passage 1's rounds up: the margin below the cut keeps 2 a contender."""
+    from askfiles.store.search import SegmentedBM25
+
+    bm = SegmentedBM25.__new__(SegmentedBM25)
+    bm.size, bm._local = 10, threading.local()
+    ulp = 2.0 ** -23                              # float32's step just above 1.0
+    weighted = [(1, np.array([1, 2]), np.array([1.0, 1.0])),
+                (1, np.array([1]), np.array([ulp / 2 + 2.0 ** -30])),  # 1 -> 1 + ulp
+                (1, np.array([2]), np.array([0.49 * ulp])),            # 1 -> 1
+                (1, np.array([2]), np.array([0.49 * ulp]))]            # 1 -> 1
+    bm._weighted = lambda query: weighted
+    ids, vals = bm.top_k(["q"], 1)
+    assert ids.tolist() == [2]
+    assert vals.tolist() == [1.0 + 0.49 * ulp + 0.49 * ulp]

@@ -48,6 +48,16 @@ def _dead_df(seg: Segment, g: np.ndarray, rows: np.ndarray, ptr: np.ndarray,
     return np.bincount(pairs // n, minlength=n_terms)
 
 
+def _ascending(g: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A term's rows in ascending order (with their weights), for :func:`exact_sums`.
+
+    Already so unless updates renumbered passages across segments."""
+    if len(g) > 1 and bool((g[1:] < g[:-1]).any()):
+        order = np.argsort(g, kind="stable")
+        return g[order], w[order]
+    return g, w
+
+
 class SegmentedBM25:
     """Lucene-idf BM25 over segments; the interface of :class:`askfiles.sparse.SparseBM25`."""
 
@@ -152,7 +162,7 @@ class SegmentedBM25:
                     rows_of[h].append(g[a:z])
                     weights_of[h].append(w[a:z])
                 a = z
-        return [(np.concatenate(rs), np.concatenate(ws)) if rs else
+        return [_ascending(np.concatenate(rs), np.concatenate(ws)) if rs else
                 (np.zeros(0, dtype=np.int64), np.zeros(0))
                 for rs, ws in zip(rows_of, weights_of)]
 
@@ -223,59 +233,27 @@ class SegmentedBM25:
             np.add.at(out, g, w if c == 1 else c * w)  # (rows of a term are distinct)
         return out
 
-    def _buffer(self) -> np.ndarray:
-        buf = getattr(self._local, "buf", None)
-        if buf is None:  # one zeroed score array per thread, cleaned after each query
-            buf = self._local.buf = np.empty(self.size)
+    def _buffer(self, dtype=np.float64) -> np.ndarray:
+        key = "buf" if dtype == np.float64 else "buf32"
+        buf = getattr(self._local, key, None)
+        if buf is None:  # one zeroed score array per thread and type, cleaned after each query
+            buf = np.empty(self.size, dtype=dtype)
             buf.fill(0.0)  # touch every page now, not during a query
+            setattr(self._local, key, buf)
         return buf
 
     def top_k(self, query: Sequence[str], k: int, allowed: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best passages with a positive score, as ``SparseBM25.top_k`` gives them."""
         empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
-        terms = self._weighted(query)
+        terms = [(g, w if c == 1 else c * w) for c, g, w in self._weighted(query)]
         if not terms or k <= 0 or (allowed is not None and not len(allowed)):
             return empty
-        buf = self._buffer()
-        rows = []
-        for c, g, w in terms:  # in query order, repeats as counts: rank-bm25's sums
-            # buf[g] += w, as the rows of a term are distinct; 2.5-4x faster on int64 rows
-            np.add.at(buf, g, w if c == 1 else c * w)
-            rows.append(g)
-        postings = sum(len(r) for r in rows)
         if allowed is not None:
-            sel = np.asarray(allowed, dtype=np.int64)
-            sel = sel[buf[sel] > 0]
+            sel, top = self._allowed(terms, np.asarray(allowed, dtype=np.int64))
         else:
-            # A lower bound of the k-th best score from the rarest terms' passages
-            # (enough of them to hold k passages): only passages above it are sorted.
-            order = sorted(range(len(rows)), key=lambda j: len(rows[j]))
-            parts, size = [], 0
-            for j in order:
-                parts.append(rows[j])
-                size += len(rows[j])
-                if size >= k * len(parts):
-                    break
-            rare = parts[0] if len(parts) == 1 else np.concatenate(parts)
-            vals = buf[rare]
-            kk = k * len(parts)
-            cut = np.partition(vals, len(vals) - kk)[len(vals) - kk] if len(vals) > kk \
-                else vals.min()
-            if len(parts) == len(rows):
-                sel = rare[vals >= cut]
-                sel = np.unique(sel) if len(parts) > 1 else sel
-            elif postings * 8 > self.size:
-                sel = np.flatnonzero(buf >= cut)
-            else:
-                cand = np.concatenate(rows)
-                sel = np.unique(cand[buf[cand] >= cut])
-        top = buf[sel]
-        if postings * 8 > self.size:
-            buf.fill(0.0)
-        else:
-            for r in rows:
-                buf[r] = 0.0
+            sel = self._contenders(terms, k)
+            top = exact_sums(terms, sel)
         if len(top) > k:  # only the best k (ties at the k-th score kept) are sorted
             cut = np.partition(top, len(top) - k)[len(top) - k]
             keep = top >= cut
@@ -285,8 +263,82 @@ class SegmentedBM25:
         pos = top > 0
         return sel[pos].astype(np.int64), top[pos]
 
+    def _allowed(self, terms, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The allowed passages that hold a query term, and their scores."""
+        buf = self._buffer()
+        for g, w in terms:  # in query order: rank-bm25's sums
+            # buf[g] += w, as the rows of a term are distinct; 2.5-4x faster on int64 rows
+            np.add.at(buf, g, w)
+        sel = sel[buf[sel] > 0]
+        top = buf[sel]
+        self._clean(buf, [g for g, _ in terms])
+        return sel, top
+
+    def _contenders(self, terms, k: int) -> np.ndarray:
+        """Every passage that may be among the ``k`` best (and some that are not).
+
+        Summed in float32: half the memory traffic of the score array (8.7 MB at a
+        million passages) in adding, picking and cleaning. Its rounding is covered
+        by a margin below the cut, and the contenders' exact float64 scores
+        (:func:`exact_sums`) decide."""
+        buf = self._buffer(np.float32)
+        rows = [g for g, _ in terms]
+        for g, w in terms:
+            np.add.at(buf, g, w.astype(np.float32))
+        # A lower bound of the k-th best score from the rarest terms' passages
+        # (enough of them to hold k passages): only passages above it are kept.
+        order = sorted(range(len(rows)), key=lambda j: len(rows[j]))
+        parts, size = [], 0
+        for j in order:
+            parts.append(rows[j])
+            size += len(rows[j])
+            if size >= k * len(parts):
+                break
+        rare = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        vals = buf[rare]
+        kk = k * len(parts)
+        cut = np.partition(vals, len(vals) - kk)[len(vals) - kk] if len(vals) > kk \
+            else vals.min()
+        # float32 sums of n positive terms are within (n + 1) * 2**-24 of the exact ones
+        # (each weight rounded once, each addition once): four times that as the margin.
+        cut = np.float32(float(cut) * (1.0 - (len(terms) + 2) * 2.0 ** -22))
+        postings = sum(len(r) for r in rows)
+        if len(parts) == len(rows):
+            sel = rare[vals >= cut]
+            sel = np.unique(sel) if len(parts) > 1 else sel
+        elif postings * 8 > self.size:
+            sel = np.flatnonzero(buf >= cut)
+        else:
+            cand = np.concatenate(rows)
+            sel = np.unique(cand[buf[cand] >= cut])
+        self._clean(buf, rows)
+        return sel
+
+    def _clean(self, buf: np.ndarray, rows: list[np.ndarray]) -> None:
+        if sum(len(r) for r in rows) * 8 > self.size:
+            buf.fill(0.0)
+        else:
+            for r in rows:
+                buf[r] = 0.0
+
     def search(self, query: Sequence[str], k: int,
                allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``k`` best passages with a positive score, best first (ties by position)."""
         ids, vals = self.top_k(query, k, allowed)
         return list(zip(ids.tolist(), vals.tolist()))
+
+
+def exact_sums(terms: list[tuple[np.ndarray, np.ndarray]], sel: np.ndarray) -> np.ndarray:
+    """float64 scores of the passages ``sel``: each term's weight added in query order,
+    as ``np.add.at`` into a zeroed array does (the same floats, bit for bit).
+
+    ``terms``: (rows sorted ascending, weights) per term, as the cache keeps them."""
+    out = np.zeros(len(sel))
+    for g, w in terms:
+        if not len(g):
+            continue
+        j = np.searchsorted(g, sel)
+        np.minimum(j, len(g) - 1, out=j)
+        hit = g[j] == sel
+        out[hit] += w[j[hit]]
+    return out
