@@ -187,6 +187,20 @@ def test_cors_on_the_api_for_listed_origins_only(cors_client):
     assert "Access-Control-Allow-Origin" not in page.headers     # the API only
 
 
+def test_a_plain_options_is_204_and_a_preflight_as_before(cors_client):
+    ok = {"Origin": "https://app.example"}
+    pre = cors_client.options("/api/ask", headers={
+        **ok, "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 200                    # flask-cors's preflight, unchanged
+    assert pre.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
+    assert pre.headers["Access-Control-Max-Age"] == "600"
+    plain = cors_client.options("/api/ask", headers=ok)    # not a preflight
+    assert plain.status_code == 204
+    assert plain.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert plain.headers["Access-Control-Allow-Origin"] == "https://app.example"
+
+
 def test_no_cors_by_default(seed_engine):
     client = create_app({"engine": seed_engine, "TESTING": True}).test_client()
     resp = client.get("/api/documents", headers={"Origin": "https://app.example"})
