@@ -163,6 +163,44 @@ def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
     assert "cannot read the config file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("config, message", [
+    ({"corpuss": "docs"}, "create_app: unknown config key 'corpuss' (did you mean 'corpus'?); "
+                          "the keys are the settings corpus, index_dir, "),
+    ({"poll_second": 0}, "unknown config key 'poll_second' (did you mean 'poll_seconds'?)"),
+    ({"enigne": None}, "unknown config key 'enigne' (did you mean 'engine'?)"),
+    ({"CORPUS": "docs"}, "unknown config key 'CORPUS' (askfiles keys are lower case: "
+                         "'corpus')"),
+    ({"ASKFILES_POLL_SECONDS": 0}, "unknown config key 'ASKFILES_POLL_SECONDS' (askfiles "
+                                   "keys are lower case: 'poll_seconds')"),
+    ({"Testing": True}, "unknown config key 'Testing'; "),
+    ({"xyzzy": 1}, "config (a settings file), engine or holder (an Engine or EngineHolder "
+                   "to serve), read_only and start_from_published (set by askfiles serve); "
+                   "and upper-case Flask settings such as TESTING"),
+])
+def test_create_app_refuses_unknown_keys(seed_engine, config, message):
+    """A misspelt key was passed through and ignored: the app ran on the defaults."""
+    with pytest.raises(ValueError) as caught:
+        create_app({"engine": seed_engine, "TESTING": True, **config})
+    assert message in str(caught.value)
+    assert "retrieve_depth, no_answer_threshold" in str(caught.value)
+
+
+def test_create_app_takes_settings_files_flask_settings_and_what_serve_passes(
+        seed_engine, tmp_path):
+    from askfiles import _check_keys
+
+    conf = tmp_path / "settings.toml"
+    conf.write_text("retrieve_depth = 5\n")
+    app = create_app({"engine": seed_engine, "config": str(conf), "Poll_Seconds": 0,
+                      "TESTING": True, "SECRET_KEY": "s"})
+    assert app.config["ASKFILES"]["retrieve_depth"] == 5
+    assert app.config["ASKFILES"]["poll_seconds"] == 0
+    assert app.testing and app.config["SECRET_KEY"] == "s"
+    # askfiles serve: load_config's settings (and config), then one of these.
+    _check_keys({**load_config({"config": str(conf)}), "read_only": True,
+                 "start_from_published": True, "holder": None})
+
+
 @pytest.fixture()
 def cors_client(seed_engine):
     app = create_app({"engine": seed_engine, "cors_origins": "https://app.example, "
