@@ -99,15 +99,71 @@ def test_exit_status_says_whether_it_answered(corpus, capsys):
                      "--json"]) == 1
 
 
+READABLE = ("put .txt, .md, .rst, .html, .htm, .pdf or .docx files (or text files "
+            "without an extension) in it")
+
+
 @pytest.mark.parametrize("files, message", [
-    ({}, "no documents to answer from"),
+    ({}, "no documents to answer from in '{root}'; " + READABLE),
     ({"data.bin": b"\x00\x01"}, "1 files skipped; askfiles index lists why"),
 ])
 def test_an_empty_corpus_is_a_corpus_error(tmp_path, capsys, files, message):
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     assert cli.main(["ask", "When?", "--corpus", str(tmp_path)]) == 2
-    assert message in capsys.readouterr().err
+    assert message.format(root=tmp_path) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("files, message", [
+    ({}, "no documents it can read in '{root}'; " + READABLE),
+    ({"data.bin": b"\x00\x01"},
+     "no documents it can read in '{root}' (1 file skipped, listed above); " + READABLE),
+    ({"a.txt": b"\xff\xfe not UTF-8", "b.xyz": b"text"}, "(2 files skipped, listed above)"),
+])
+def test_index_of_a_folder_without_documents_is_a_corpus_error(tmp_path, capsys, files,
+                                                                message):
+    """As `askfiles ask` on the same folder (exit status 2), with the formats it reads;
+    it once printed "0 documents" and exited 0."""
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    assert cli.main(["index", "--corpus", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("askfiles: ")
+    assert message.format(root=tmp_path) in err
+    for name in files:                       # the reasons, as for any skipped file
+        assert f"skipped {name}: " in out
+    assert cli.main(["ask", "When?", "--corpus", str(tmp_path)]) == 2
+
+
+def test_index_of_a_folder_with_documents_exits_0(corpus, capsys):
+    assert cli.main(["index", "--corpus", corpus]) == 0
+    assert capsys.readouterr().out.startswith("2 documents, ")
+
+
+def test_index_watch_waits_for_documents_in_an_empty_folder(tmp_path, capsys, monkeypatch):
+    """--watch is the builder: an empty folder is not an error, it looks again."""
+    import signal
+    import threading
+
+    from askfiles import builder
+
+    stop = threading.Event()
+    said = []
+    real = builder.run_builder
+
+    def run_builder(cfg, say, progress):
+        def hear(line):
+            said.append(line)
+            if line.startswith("watching "):
+                stop.set()               # looked once, waiting: enough
+        return real(cfg, say=hear, stop=stop, progress=progress)
+
+    monkeypatch.setattr(builder, "run_builder", run_builder)
+    monkeypatch.setattr(signal, "signal", lambda *a: None)   # pytest keeps its Ctrl-C
+    assert cli.main(["index", "--watch", "--corpus", str(tmp_path)]) == 0
+    assert said[0].startswith("0 documents, ")
+    assert said[1].startswith(f"watching {tmp_path.resolve()} every ")
+    assert "no documents" not in capsys.readouterr().err
 
 
 def test_pdf_citations_print_their_page(tmp_path, capsys):

@@ -163,6 +163,44 @@ def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
     assert "cannot read the config file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("config, message", [
+    ({"corpuss": "docs"}, "create_app: unknown config key 'corpuss' (did you mean 'corpus'?); "
+                          "the keys are the settings corpus, index_dir, "),
+    ({"poll_second": 0}, "unknown config key 'poll_second' (did you mean 'poll_seconds'?)"),
+    ({"enigne": None}, "unknown config key 'enigne' (did you mean 'engine'?)"),
+    ({"CORPUS": "docs"}, "unknown config key 'CORPUS' (askfiles keys are lower case: "
+                         "'corpus')"),
+    ({"ASKFILES_POLL_SECONDS": 0}, "unknown config key 'ASKFILES_POLL_SECONDS' (askfiles "
+                                   "keys are lower case: 'poll_seconds')"),
+    ({"Testing": True}, "unknown config key 'Testing'; "),
+    ({"xyzzy": 1}, "config (a settings file), engine or holder (an Engine or EngineHolder "
+                   "to serve), read_only and start_from_published (set by askfiles serve); "
+                   "and upper-case Flask settings such as TESTING"),
+])
+def test_create_app_refuses_unknown_keys(seed_engine, config, message):
+    """A misspelt key was passed through and ignored: the app ran on the defaults."""
+    with pytest.raises(ValueError) as caught:
+        create_app({"engine": seed_engine, "TESTING": True, **config})
+    assert message in str(caught.value)
+    assert "retrieve_depth, no_answer_threshold" in str(caught.value)
+
+
+def test_create_app_takes_settings_files_flask_settings_and_what_serve_passes(
+        seed_engine, tmp_path):
+    from askfiles import _check_keys
+
+    conf = tmp_path / "settings.toml"
+    conf.write_text("retrieve_depth = 5\n")
+    app = create_app({"engine": seed_engine, "config": str(conf), "Poll_Seconds": 0,
+                      "TESTING": True, "SECRET_KEY": "s"})
+    assert app.config["ASKFILES"]["retrieve_depth"] == 5
+    assert app.config["ASKFILES"]["poll_seconds"] == 0
+    assert app.testing and app.config["SECRET_KEY"] == "s"
+    # askfiles serve: load_config's settings (and config), then one of these.
+    _check_keys({**load_config({"config": str(conf)}), "read_only": True,
+                 "start_from_published": True, "holder": None})
+
+
 @pytest.fixture()
 def cors_client(seed_engine):
     app = create_app({"engine": seed_engine, "cors_origins": "https://app.example, "
@@ -185,6 +223,20 @@ def test_cors_on_the_api_for_listed_origins_only(cors_client):
     assert "Access-Control-Allow-Origin" not in bad.headers
     page = cors_client.get("/", headers=ok)
     assert "Access-Control-Allow-Origin" not in page.headers     # the API only
+
+
+def test_a_plain_options_is_204_and_a_preflight_as_before(cors_client):
+    ok = {"Origin": "https://app.example"}
+    pre = cors_client.options("/api/ask", headers={
+        **ok, "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 200                    # flask-cors's preflight, unchanged
+    assert pre.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
+    assert pre.headers["Access-Control-Max-Age"] == "600"
+    plain = cors_client.options("/api/ask", headers=ok)    # not a preflight
+    assert plain.status_code == 204
+    assert plain.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert plain.headers["Access-Control-Allow-Origin"] == "https://app.example"
 
 
 def test_no_cors_by_default(seed_engine):

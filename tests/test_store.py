@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from askfiles import nlp, store
+from askfiles import cli, nlp, store
 from askfiles.store import open_corpus
 from docmaker import write
 
@@ -247,6 +247,71 @@ def test_index_dir_setting_and_off(tmp_path, caplog):
     assert [d.id for d in b2.documents] == ["x.txt"] and "built for corpus" in caplog.text
     off = open_corpus(folder, {"index_dir": "off"})
     assert off.report.index_dir is None and off.report.passages_annotated > 0
+
+
+def _segment_names(folder: Path) -> list[str]:
+    manifest = json.loads((folder / ".askfiles" / "manifest.json").read_text())
+    return [s["name"] for s in manifest["segments"]]
+
+
+@pytest.mark.parametrize("how", ["mv", "cp -r"])
+def test_a_moved_or_copied_corpus_reuses_its_saved_index(tmp_path, caplog, capsys, how):
+    """The index records its corpus folder; opened elsewhere it was rebuilt and every
+    passage annotated again. Now its files are compared by content, and kept."""
+    import shutil
+
+    folder = corpus(tmp_path)
+    age_all(folder)
+    first = open_corpus(folder, {})
+    segments = _segment_names(folder)
+    moved = tmp_path / "elsewhere" / "docs"
+    moved.parent.mkdir()
+    if how == "mv":
+        folder.rename(moved)
+    else:   # cp -r: new modification times
+        shutil.copytree(folder, moved, copy_function=shutil.copy)
+        assert (moved / "mill.txt").stat().st_mtime_ns != (folder / "mill.txt").stat().st_mtime_ns
+    before = nlp.ANNOTATED
+    with caplog.at_level(logging.WARNING, logger="askfiles.store"):
+        assert cli.main(["index", "--corpus", str(moved)]) == 0
+    out = capsys.readouterr().out
+    assert nlp.ANNOTATED == before
+    n = first.report.passages
+    assert out.startswith(f"3 documents, {n} passages (0 annotated now, {n} reused); ")
+    assert f"moved: the index was built for {folder.resolve()}; files were compared by " \
+           "content, and unchanged ones reused" in out
+    assert "rebuilt:" not in out
+    assert f"was built for corpus {str(folder.resolve())!r}, not {moved.resolve()} " \
+           "(moved or copied?)" in caplog.text
+    assert _segment_names(moved) == segments                 # no segment written again
+    # The manifest now names the new folder: the next start reads nothing.
+    built = open_corpus(moved, {})
+    r = built.report
+    assert (r.files_read, r.passages_annotated, r.moved_from) == (0, 0, None)
+    assert r.version == first.report.version                 # the same documents
+    assert [d.text for d in built.documents] == [d.text for d in first.documents]
+    assert built.passages == first.passages
+    assert list(built.annotations) == list(first.annotations)
+    if how == "cp -r":   # the original keeps its own index
+        orig = open_corpus(folder, {}).report
+        assert (orig.files_read, orig.passages_annotated, orig.moved_from) == (0, 0, None)
+
+
+def test_a_moved_corpus_is_compared_by_content_not_size_and_time(tmp_path):
+    folder = corpus(tmp_path)
+    age_all(folder)
+    open_corpus(folder, {})
+    moved = tmp_path / "moved"
+    folder.rename(moved)
+    path = moved / "mill.txt"
+    st = path.stat()
+    path.write_text(DOC_C.replace("six hundred", "two hundred"))   # same size, same time
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    before = nlp.ANNOTATED
+    built = open_corpus(moved, {})
+    assert built.report.passages_annotated == nlp.ANNOTATED - before == 1
+    assert "two hundred weavers" in next(d.text for d in built.documents if d.id == "mill.txt")
 
 
 def test_unusable_index_folder_falls_back_to_memory(tmp_path, caplog):

@@ -156,6 +156,40 @@ def test_wrong_method_is_405_json(client, method, url, allowed):
     assert allowed <= {m.strip() for m in resp.headers["Allow"].split(",")}
 
 
+OPTIONS_ALLOW = [
+    ("/api/ask", "GET, HEAD, OPTIONS, POST"),
+    ("/api/ask/batch", "OPTIONS, POST"),
+    ("/api/documents", "GET, HEAD, OPTIONS"),
+    ("/api/documents/" + DOC, "DELETE, GET, HEAD, OPTIONS, PUT"),
+    # (also a document id, "<DOC>/file", for PUT and DELETE: the Allow of a 405 too)
+    ("/api/documents/" + DOC + "/file", "DELETE, GET, HEAD, OPTIONS, PUT"),
+    ("/api/openapi.json", "GET, HEAD, OPTIONS"),
+    ("/healthz", "GET, HEAD, OPTIONS"),
+]
+
+
+@pytest.mark.parametrize("url, allow", OPTIONS_ALLOW)
+def test_options_on_the_api_is_204_with_the_methods(client, url, allow):
+    """Flask's automatic OPTIONS answered 200 with an empty text/html body."""
+    resp = client.options(url)
+    assert resp.status_code == 204
+    assert resp.headers["Allow"] == allow
+    assert resp.data == b"" and "Content-Type" not in resp.headers
+    assert "X-Request-Id" in resp.headers and "X-Content-Type-Options" in resp.headers
+
+
+def test_options_covers_every_api_route(app):
+    templated = {rule.rule for rule in app.url_map.iter_rules()
+                 if rule.rule.startswith("/api/") or rule.rule == "/healthz"}
+    covered = {url.replace(DOC, "<path:doc_id>") for url, _ in OPTIONS_ALLOW}
+    assert templated == covered
+
+
+def test_options_elsewhere_is_left_to_flask(client):
+    assert_json_error(client.options("/api/nope"), 404, "not_found")
+    assert client.options("/").status_code == 200          # the pages: as Flask answers
+
+
 def test_unexpected_error_is_500_json_without_trace(seed_engine):
     app = create_app({"engine": seed_engine})
 

@@ -19,6 +19,42 @@ def open(folder=None, **settings: Any):  # noqa: A001 - askfiles.open(folder), l
     return open_folder(folder, **settings)
 
 
+# The keys of create_app's config besides the settings and upper-case Flask settings:
+# a settings file, what to serve, and what askfiles serve sets (serve.py).
+APP_KEYS = ("config", "engine", "holder", "read_only", "start_from_published")
+_APP_KEYS_SAID = ("config (a settings file), engine or holder (an Engine or EngineHolder "
+                  "to serve), read_only and start_from_published (set by askfiles serve)")
+
+
+def _check_keys(keys) -> None:
+    """``ValueError`` naming the first of ``keys`` that ``create_app`` does not take,
+    and the ones it takes: a misspelt setting would otherwise be ignored."""
+    import difflib
+
+    from .config import SETTINGS
+
+    names = [s.name for s in SETTINGS]
+    for key in keys:
+        if not isinstance(key, str):
+            raise ValueError(f"create_app: config key {key!r} is not a string")
+        lower = key.lower()
+        if key.isupper() and not (lower in names or lower in APP_KEYS
+                                  or lower.startswith("askfiles_")):
+            continue                            # a Flask setting (TESTING, SECRET_KEY ...)
+        if not key.isupper() and (lower in names or lower in APP_KEYS):
+            continue
+        wanted = lower.removeprefix("askfiles_")
+        close = difflib.get_close_matches(wanted, names + list(APP_KEYS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        if key.isupper():
+            hint = (f" (askfiles keys are lower case: {wanted!r})"
+                    if wanted in names or wanted in APP_KEYS else hint)
+        raise ValueError(
+            f"create_app: unknown config key {key!r}{hint}; the keys are the settings "
+            f"{', '.join(names)}; {_APP_KEYS_SAID}; and upper-case Flask settings such "
+            "as TESTING")
+
+
 def create_app(config: dict[str, Any] | None = None):
     """The Flask app serving the form, the document view and the JSON API.
 
@@ -27,7 +63,8 @@ def create_app(config: dict[str, Any] | None = None):
     upper-case Flask settings such as ``TESTING``, and optionally an
     ``engine`` (an :class:`~askfiles.engine.Engine`) or a ``holder`` (an
     :class:`~askfiles.holder.EngineHolder`) to serve instead of building one.
-    The engine is built here, once per process, never per request.
+    Any other key is refused (``ValueError``; see :data:`APP_KEYS`), before any
+    work. The engine is built here, once per process, never per request.
     """
     from flask import Flask
 
@@ -36,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None):
     from .holder import EngineHolder
 
     options = dict(config or {})
+    _check_keys(options)
     holder = options.pop("holder", None)
     engine = options.pop("engine", None)
     flask_settings = {k: options.pop(k) for k in list(options) if k.isupper()}

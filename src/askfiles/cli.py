@@ -47,6 +47,14 @@ def _print_answer(result, explain: bool) -> None:
             print("   why: " + json.dumps(a.explain, ensure_ascii=False))
 
 
+def _readable() -> str:
+    """The files askfiles reads, for messages: the suffixes the formats package supports."""
+    from .formats import SUPPORTED
+
+    return (f"{', '.join(SUPPORTED[:-1])} or {SUPPORTED[-1]} files "
+            "(or text files without an extension)")
+
+
 def _usable(engine, args: argparse.Namespace):
     """The passages to search, or an error message (no documents, a pattern matching none)."""
     from .select import NoMatch, allowed_passages, check_patterns
@@ -55,7 +63,7 @@ def _usable(engine, args: argparse.Namespace):
         skipped = len(getattr(engine.corpus, "skipped", ()) or ())
         return None, (f"no documents to answer from in {engine.config['corpus']!r}"
                       + (f" ({skipped} files skipped; askfiles index lists why)"
-                         if skipped else "; put .txt, .md, .html, .pdf or .docx files in it"))
+                         if skipped else f"; put {_readable()} in it"))
     if not args.documents:
         return None, None
     try:
@@ -192,6 +200,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(built.report.summary())
     for s in built.skipped:
         print(f"skipped {s.path}: {s.reason}")
+    if not built.documents:
+        # As `askfiles ask` on the same folder: a corpus error (--watch waits for files).
+        n = len(built.skipped)
+        print(f"askfiles: no documents it can read in {cfg['corpus']!r}"
+              + (f" ({n} file{'s' if n != 1 else ''} skipped, listed above)" if n else "")
+              + f"; put {_readable()} in it", file=sys.stderr)
+        return 2
     return 0
 
 

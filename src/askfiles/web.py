@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from . import api, errors, observe, pages, ratelimit, writes
 
@@ -41,8 +41,29 @@ def register(app: Flask) -> None:
     observe.install(app)
     errors.register(app)
     ratelimit.install(app)
+    app.after_request(_api_options)   # after flask-cors's hook, before observe's
     _cors(app)
     app.after_request(_secure)
+
+
+def _api_options(resp: Response) -> Response:
+    """``OPTIONS`` on an API path: 204 No Content, the methods in ``Allow``.
+
+    Flask's automatic answer was 200 with an empty ``text/html`` body. A CORS
+    preflight (``Access-Control-Request-Method`` sent) is left as it was, to Flask
+    and flask-cors."""
+    rule = request.url_rule
+    if request.method != "OPTIONS" or resp.status_code != 200 or rule is None \
+            or not getattr(rule, "provide_automatic_options", False) \
+            or "Access-Control-Request-Method" in request.headers \
+            or not errors.is_api_path(request.path):
+        return resp
+    resp.status_code = 204
+    resp.set_data(b"")
+    resp.headers.remove("Content-Type")
+    resp.headers.remove("Content-Length")
+    resp.headers["Allow"] = ", ".join(sorted(resp.allow))
+    return resp
 
 
 def _cors(app: Flask) -> None:

@@ -48,7 +48,10 @@ Reuse works at two levels. A file whose size and modification time match its
 fingerprint is not read again (a file modified within :data:`RACY_NS` of the
 fingerprint is hashed once more, as the clock may not have moved). Passages
 are keyed by a hash of their text, so only passages whose text is new are
-annotated by spaCy, whatever changed around them.
+annotated by spaCy, whatever changed around them. The manifest names the corpus
+folder the index was built for; opened for another folder (the corpus moved or
+copied with its index), the fingerprints' sizes and times vouch for nothing, so
+every file is read and compared by its SHA-256, and the unchanged ones are kept.
 
 Start-up from an unchanged index tokenizes, annotates and hashes nothing: the
 arrays are memory-mapped, the documents' texts read from the mapped

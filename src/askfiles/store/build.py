@@ -70,6 +70,7 @@ class BuildReport:
     root: str | None = None                     # the corpus folder, resolved
     saved: bool = False
     rebuilt: str | None = None                  # why the saved index was not used
+    moved_from: str | None = None               # the corpus the saved index was built for
     version: str | None = None                  # index_version (records.corpus_version)
     files: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
@@ -89,6 +90,9 @@ class BuildReport:
             lines.append("index: not saved (ASKFILES_INDEX_DIR=off or not writable)")
         if self.rebuilt:
             lines.append(f"rebuilt: {self.rebuilt}")
+        if self.moved_from:
+            lines.append(f"moved: the index was built for {self.moved_from}; files were "
+                         "compared by content, and unchanged ones reused")
         return "\n".join(lines)
 
 
@@ -145,6 +149,11 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         except Exception as exc:  # never a crash because of the index
             report.rebuilt = f"{type(exc).__name__}: {exc}"
             log.warning("saved index in %s is unusable (%s); rebuilding it", directory, exc)
+        if old.moved_from is not None:
+            report.moved_from = old.moved_from
+            log.warning("saved index in %s was built for corpus %r, not %s (moved or "
+                        "copied?); comparing its files by content", directory,
+                        old.moved_from, str(root.resolve()))
         with contextlib.suppress(OSError):  # what a build killed before its manifest left
             cleanup(directory, old.manifest)
     max_bytes = int(float(cfg["max_file_mb"]) * 1024 * 1024)

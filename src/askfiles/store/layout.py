@@ -113,6 +113,7 @@ class Saved:
     files: dict[str, dict[str, Any]]          # id -> size, mtime_ns, sha256[, skip]
     strings: list[str] = field(default_factory=list)
     vocab: list[str] = field(default_factory=list)
+    moved_from: str | None = None             # the corpus it was built for, when not this one
 
     @classmethod
     def empty(cls) -> "Saved":
@@ -149,8 +150,9 @@ def _load(directory: Path, sig: dict[str, Any], root: Path, replica: bool) -> Sa
         if manifest.get(key) != sig[key]:
             raise IndexDamaged(f"built with {key}={manifest.get(key)!r}, "
                                f"now {sig[key]!r}")
+    moved_from = None
     if not replica and manifest.get("corpus") != str(root.resolve()):
-        raise IndexDamaged(f"built for corpus {manifest.get('corpus')!r}")
+        moved_from = str(manifest.get("corpus"))
     entries, segs = manifest.get("files"), manifest.get("segments")
     if not isinstance(entries, dict) or not isinstance(segs, list):
         raise IndexDamaged("manifest.json lists no data files")
@@ -194,11 +196,18 @@ def _load(directory: Path, sig: dict[str, Any], root: Path, replica: bool) -> Sa
                       any(live[live[:, 0] == k, 1].max(initial=-1) >= len(s.docs)
                           for k, s in enumerate(segments))):
         raise IndexDamaged("the live list names documents no segment holds")
+    if moved_from is not None:
+        # Built for another folder: the corpus was moved or copied (cp -r gives new
+        # mtimes), or another corpus uses this index folder. Sizes and times vouch for
+        # nothing then: without its mtime every file is read and compared by content
+        # (sha256), and one still the same keeps its document and annotations.
+        files = {rel: {k: v for k, v in e.items() if k != "mtime_ns"}
+                 for rel, e in files.items() if isinstance(e, dict)}
     if not replica and manifest.get("extract") != sig["extract"]:
         # Text extraction changed: keep annotations (keyed by passage text), re-read files.
         live, files = live[:0], {}
     return Saved(manifest, segments, View(segments, live, strings, vocab), files,
-                 strings, vocab)
+                 strings, vocab, moved_from)
 
 
 def _check_ids(seg: Segment, n_strings: int, n_vocab: int) -> None:
