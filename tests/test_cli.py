@@ -105,7 +105,7 @@ READABLE = ("put .txt, .md, .rst, .html, .htm, .pdf or .docx files (or text file
 
 @pytest.mark.parametrize("files, message", [
     ({}, "no documents to answer from in '{root}'; " + READABLE),
-    ({"data.bin": b"\x00\x01"}, "1 files skipped; askfiles index lists why"),
+    ({"data.bin": b"\x00\x01"}, "(1 file skipped; askfiles index lists why)"),
 ])
 def test_an_empty_corpus_is_a_corpus_error(tmp_path, capsys, files, message):
     for name, data in files.items():
@@ -238,7 +238,8 @@ def test_verbose_goes_before_or_after_the_command(argv, verbose):
 
 
 @pytest.mark.parametrize("argv, shown", [
-    (["--help"], "Answers questions about a folder of documents"),
+    (["--help"], "Answers questions about a folder of documents (.txt, .md, .rst, .html, "
+                 ".htm, .pdf or .docx files, or text files without an extension)"),
     (["serve", "--help"], "--host HOST address to listen on (default: 127.0.0.1"),
     (["serve", "--help"], "--port PORT TCP port (default: 8000)"),
 ])

@@ -26,6 +26,7 @@ def test_load_txt_and_md_recursively_with_ids_titles_and_unchanged_text(tmp_path
     assert [d.title for d in docs] == ["First line title", "The Heading"]
     assert [s.path for s in skipped] == ["c.bin"]
     assert skipped[0].reason.startswith("unsupported file type '.bin'")
+    assert skipped[0].reason.endswith(".docx, or text files without an extension)")
 
 
 def test_unreadable_files_are_logged_and_skipped(tmp_path, caplog):

@@ -48,11 +48,15 @@ def _print_answer(result, explain: bool) -> None:
 
 
 def _readable() -> str:
-    """The files askfiles reads, for messages: the suffixes the formats package supports."""
+    """The files askfiles reads, for messages."""
+    return f"{_suffixes()} files (or text files without an extension)"
+
+
+def _suffixes() -> str:
+    """".txt, .md, ... or .docx": the suffixes the formats package reads."""
     from .formats import SUPPORTED
 
-    return (f"{', '.join(SUPPORTED[:-1])} or {SUPPORTED[-1]} files "
-            "(or text files without an extension)")
+    return f"{', '.join(SUPPORTED[:-1])} or {SUPPORTED[-1]}"
 
 
 def _usable(engine, args: argparse.Namespace):
@@ -62,7 +66,8 @@ def _usable(engine, args: argparse.Namespace):
     if not engine.documents:
         skipped = len(getattr(engine.corpus, "skipped", ()) or ())
         return None, (f"no documents to answer from in {engine.config['corpus']!r}"
-                      + (f" ({skipped} files skipped; askfiles index lists why)"
+                      + (f" ({skipped} file{'s' if skipped != 1 else ''} skipped; "
+                         "askfiles index lists why)"
                          if skipped else f"; put {_readable()} in it"))
     if not args.documents:
         return None, None
@@ -252,8 +257,8 @@ def _verbose_arg(p: argparse.ArgumentParser, default=False) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="askfiles",
-        description="Answers questions about a folder of documents (.txt, .md, .html, "
-                    ".pdf, .docx), citing the exact characters.",
+        description=f"Answers questions about a folder of documents ({_suffixes()} files, "
+                    "or text files without an extension), citing the exact characters.",
         epilog="askfiles COMMAND --help shows the options of a command.")
     _verbose_arg(p)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",

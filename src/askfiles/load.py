@@ -192,7 +192,8 @@ def check_file(path: Path | str, size: int, max_bytes: int | None) -> None:
     if not formats.supported(suffix):
         suffix = suffix.lower()
         raise ValueError(f"unsupported file type {suffix or '(none)'!r} "
-                         f"(supported: {', '.join(SUPPORTED)})")
+                         f"(supported: {', '.join(SUPPORTED)}, or text files without an "
+                         "extension)")
     if max_bytes is not None and size > max_bytes:
         raise ValueError(f"too large ({size} bytes; limit {max_bytes}, "
                          "raise ASKFILES_MAX_FILE_MB to index it)")
