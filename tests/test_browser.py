@@ -182,3 +182,69 @@ def test_a_pdf_answer_shows_its_page_and_links_the_original(browser, multi_url, 
     assert page.locator(".facts a.original").get_attribute("href") == \
         "/api/documents/report.pdf/file#page=2"
     context.close()
+
+
+# Each "characters 1021–1037", "passage 3" and "page 2" of a citation, as a DOM Range: the
+# distinct line tops its boxes stand on (1 when it is on one line).
+_NUMBERS_ON_LINES = """sel => {
+    const out = [];
+    for (const el of document.querySelectorAll(sel)) {
+        const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+            for (const m of node.data.matchAll(/characters \\d+–\\d+|passage \\d+|page \\d+/g)) {
+                const r = document.createRange();
+                r.setStart(node, m.index);
+                r.setEnd(node, m.index + m[0].length);
+                const tops = new Set([...r.getClientRects()].map(b => Math.round(b.top)));
+                out.push([m[0], tops.size]);
+            }
+        }
+    }
+    return out;
+}"""
+
+
+def test_citation_numbers_never_break_across_lines_on_a_phone(browser, base_url, multi_url,
+                                                              shots, seed_engine, monkeypatch):
+    """UX audit: at 390 px "characters 1021–1037" broke after the dash. A range (and
+    "passage 3", "page 2") stays on one line at any phone width: in the answer's and the
+    other candidates' citations, on a no-answer page (weak candidates, and the closest
+    passages when there is no candidate at all), in the document view, and for a PDF."""
+    from askfiles.records import Result
+
+    c = seed_engine.ask("When did Cairncross confess?").answers[0].citation
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    broken = []
+
+    def check(name: str, url: str) -> None:
+        seen = 0
+        for width in range(320, 431, 10):
+            page.set_viewport_size({"width": width, "height": 844})
+            page.goto(url)
+            found = page.evaluate(_NUMBERS_ON_LINES, ".cite, .facts")
+            seen += sum(text.startswith("characters") for text, _ in found)
+            broken.extend((name, width, text) for text, lines in found if lines > 1)
+            # and nothing else is wider than the phone (no sideways scroll)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            if wide > width:
+                broken.append((name, width, f"page {wide} px wide"))
+        assert seen, f"no citation range found on the {name} page"
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(url)
+        page.screenshot(path=str(shots / f"phone-390-{name}.png"), full_page=True)
+
+    check("answer", base_url + "/?q=When+did+Cairncross+confess%3F")
+    check("no-answer", base_url + "/?q=Who+founded+Microsoft%3F")
+    check("document", base_url + c.url)
+    # A PDF's citation says "page 2" twice (where, and the link to the original file).
+    check("pdf-answer", multi_url + "/?q=When+was+the+pier+rebuilt%3F")
+    page.goto(multi_url + "/?q=When+was+the+pier+rebuilt%3F")
+    check("pdf-document", multi_url + page.locator(".answer.best .cite a").first
+          .get_attribute("href"))
+    monkeypatch.setattr(seed_engine, "ask",
+                        lambda question, *a, **k: Result(question, (), True, "v", 1.0))
+    check("closest-passages", base_url + "/?q=When+did+Cairncross+confess%3F")
+    assert page.locator(".answer.passage").count() > 0
+    assert not broken, broken
+    context.close()

@@ -25,6 +25,7 @@ def test_ask_json_prints_the_answer_record(corpus, capsys):
     top = body["answers"][0]
     assert top["answer"] == "Robert Stevenson"
     assert top["citation"]["document"] == "a.txt"
+    assert top["citation"]["passage"] == 0         # the JSON counts passages from 0
     assert body["no_answer"] is False
 
 
@@ -34,7 +35,8 @@ def test_ask_prints_answer_snippet_and_citation(corpus, capsys):
     out = capsys.readouterr().out
     assert out.startswith("1. 1911  [1911]  (DATE, confidence ")
     assert "“The old mill closed in 1911 after a fire destroyed the roof.”" in out
-    assert "— b.md, passage 0, characters " in out
+    # For people, passages count from 1 (as on the pages); --json keeps the 0-based field.
+    assert "— b.md, passage 1, characters " in out
 
 
 def test_ask_reads_questions_from_stdin_one_json_line_each(corpus, capsys, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,6 +21,11 @@ from askfiles.holder import EngineHolder
 ROOT = Path(__file__).resolve().parents[1]
 DOC = "cairncross-mi5-confession.txt"
 XSS = "<script>alert(1)</script>"
+
+
+def words(page: str) -> str:
+    """A page's text as read, without its tags (citations keep numbers in spans)."""
+    return re.sub(r"<[^>]+>", "", page)
 
 
 @pytest.fixture(scope="module")
@@ -364,9 +370,48 @@ def test_question_page_shows_answer_snippet_confidence_and_citation(client, seed
     assert f"confidence {round(best.score * 100)}%" in page
     c = best.citation
     assert f'href="/documents/{DOC}?start={c.start}&amp;end={c.end}#answer"' in page
-    assert f"passage {c.passage}, characters {c.start}–{c.end}" in page
+    assert f"passage {c.passage + 1}, characters {c.start}–{c.end}" in words(page)
     assert 'value="When did Cairncross marry?"' in page
     assert '<span class="type" title="DATE">date</span>' in page
+
+
+def test_pages_count_passages_from_one_the_api_from_zero(client, seed_engine, odd_engine):
+    """People count from 1: the page's "passage N" is the JSON's 0-based passage + 1
+    (the API field is a contract and stays 0-based); the citation link is unchanged."""
+    q = "When did Cairncross confess?"
+    page = client.get("/", query_string={"q": q}).get_data(as_text=True)
+    c = client.get("/api/ask", query_string={"q": q}).get_json()["answers"][0]["citation"]
+    # The JSON's passage is the document's passage record of that number, from 0.
+    record = next(p for p in seed_engine.passages if p.doc_id == DOC and p.n == c["passage"])
+    assert record.start <= c["start"] < c["end"] <= record.end
+    assert f"passage {c['passage'] + 1}, characters {c['start']}–{c['end']}" in words(page)
+    assert f"passage {c['passage']}, characters {c['start']}–" not in words(page)
+    assert f'href="{c["url"].replace("&", "&amp;")}"' in page
+    # A document's first passage reads "passage 1"; "passage 0" is never shown.
+    odd = create_app({"engine": odd_engine}).test_client()
+    q = "When was the harbour rebuilt?"
+    page = odd.get("/", query_string={"q": q}).get_data(as_text=True)
+    c = odd.get("/api/ask", query_string={"q": q}).get_json()["answers"][0]["citation"]
+    assert (c["document"], c["passage"]) == ("sub/dir/note.md", 0)
+    assert f"passage 1, characters {c['start']}–{c['end']}" in words(page)
+    assert "passage 0" not in words(page)
+
+
+def test_closest_passages_are_counted_from_one(app, seed_engine, monkeypatch):
+    """With no candidate at all, the page lists the closest passages: numbered from 1."""
+    from askfiles import pages
+    from askfiles.records import Result
+
+    q = "When did Cairncross confess?"
+    monkeypatch.setattr(seed_engine, "ask",
+                        lambda question, *a, **k: Result(question, (), True, "v", 1.0))
+    page = app.test_client().get("/", query_string={"q": q}).get_data(as_text=True)
+    assert 'class="answer passage"' in page
+    closest = pages._closest_passages(seed_engine, q)
+    assert closest
+    for p in closest:
+        assert f"passage {p.passage + 1}, characters {p.start}–{p.end}" in words(page)
+        assert f"passage {p.passage}, characters {p.start}–" not in words(page)
 
 
 @pytest.mark.parametrize("label, shown", [

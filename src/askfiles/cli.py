@@ -42,7 +42,8 @@ def _print_answer(result, explain: bool) -> None:
         print(f"{i}. {collapse(a.answer)}{norm}  ({a.answer_type}, confidence {a.score:.2f})")
         print(f"   “{collapse(a.snippet)}”")
         page = f"page {c.page}, " if c.page is not None else ""
-        print(f"   — {c.document}, {page}passage {c.passage}, characters {c.start}–{c.end}")
+        # Passages counted from 1 for people, as on the pages; --json keeps the 0-based field.
+        print(f"   — {c.document}, {page}passage {c.passage + 1}, characters {c.start}–{c.end}")
         if explain and a.explain:
             print("   why: " + json.dumps(a.explain, ensure_ascii=False))
 

@@ -55,6 +55,12 @@ class Shown:
                 + (f"#page={self.page}" if self.page else ""))
 
     @property
+    def passage_number(self) -> int:
+        """The passage as people count it, from 1 (``passage`` is the record's, from 0,
+        as the JSON API and ``--json`` give it)."""
+        return self.passage + 1
+
+    @property
     def kind(self) -> str:
         """The answer type in words ("place", not spaCy's "GPE")."""
         return KINDS.get(self.answer_type, self.answer_type.lower().replace("_", " "))
