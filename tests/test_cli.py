@@ -73,6 +73,30 @@ def test_errors_say_what_went_wrong(argv, message, capsys, corpus):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("how", ["argv", "stdin", "eval"])
+def test_a_question_with_a_lone_surrogate_is_answered(corpus, capsys, monkeypatch, tmp_path,
+                                                      how):
+    """A byte that is not UTF-8 in argv or stdin reaches Python as a lone surrogate, and a
+    question file may hold "\\ud800": spaCy raised UnicodeEncodeError with a traceback."""
+    question = "When did the mill \udcffclose?"
+    if how == "argv":
+        assert cli.main(["ask", question, "--corpus", corpus, "--json"]) == 0
+    elif how == "stdin":
+        monkeypatch.setattr("sys.stdin", io.StringIO(question + "\n"))
+        assert cli.main(["ask", "--corpus", corpus]) == 0
+    else:
+        path = tmp_path / "q.jsonl"
+        path.write_text('{"question": "When did the mill \\ud800close?", "answers": ["1911"]}\n')
+        assert cli.main(["eval", str(path), "--corpus", corpus, "--details"]) == 0
+    out = capsys.readouterr().out
+    if how == "eval":
+        assert '"em": 1.0' in out
+    else:
+        body = json.loads(out)
+        assert body["answers"][0]["answer"] == "1911"
+        assert body["question"] == "When did the mill \ufffdclose?"
+
+
 def test_top_k_is_bounded(capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["ask", "x", "--top-k", "50"])

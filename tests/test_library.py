@@ -56,6 +56,13 @@ def test_ask_within_documents(engine):
     assert engine.ask("When did the mill close?", documents="news/*").answers[0].answer == "1911"
 
 
+def test_a_lone_surrogate_in_a_question_is_replaced_not_raised(engine):
+    """spaCy raised UnicodeEncodeError from deep inside; one U+FFFD for each, as the API."""
+    result = engine.ask("When did the mill \ud800close?", top_k=1)
+    assert result.answers[0].answer == "1911"
+    assert result.question == "When did the mill \ufffdclose?"
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"question": "  "}, ValueError, "empty"),
     ({"question": "x" * 1001}, ValueError, "longer than 1000"),

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .records import without_surrogates
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation) | set("‘’“”–—…£")
 
@@ -112,6 +114,9 @@ def read_questions(path: Path | str) -> list[dict[str, Any]]:
                 # Not defaulted: a line that lost its answers would count as unanswerable.
                 raise ValueError(f"{path}:{n}: each line needs an \"answers\" list of "
                                  f"strings ([] for a question the corpus cannot answer)")
+            # "\ud800" in the file: printed back by --details, which UTF-8 cannot hold.
+            rec["question"] = without_surrogates(rec["question"])
+            rec["answers"] = [without_surrogates(a) for a in answers]
             out.append(rec)
     if not out:
         raise ValueError(f"{path}: no questions (one JSON object per line, with "

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from . import formats
 from .formats import SUPPORTED, TEXT_SUFFIXES, title_of  # noqa: F401  (re-exported)
-from .records import Document
+from .records import SURROGATE, Document, without_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ def check_name(ident: str) -> None:
 def shown_id(ident: str) -> str:
     """A document id as it can be printed and sent: bytes that are not UTF-8 as ``\\xNN``."""
     return os.fsencode(ident).decode("utf-8", "backslashreplace") \
-        if _SURROGATE.search(ident) else ident
+        if SURROGATE.search(ident) else ident
 
 
 def check_regular(mode: int) -> None:
@@ -214,7 +213,6 @@ def read_document(path: Path, root: Path, max_bytes: int | None = None
 
 # Text a document may hold (ASKFILES_MAX_DOC_CHARS overrides); the rest is cut, logged.
 MAX_DOC_CHARS = 2_000_000
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def document_of(path: Path, root: Path, data: bytes,
@@ -232,7 +230,7 @@ def document_of(path: Path, root: Path, data: bytes,
         ex = formats.capped(ex, max_chars)
     # Lone surrogates (a PDF's broken font map) cannot be sent as UTF-8; one
     # character for one keeps every offset.
-    text, title = _SURROGATE.sub("\ufffd", ex.text), _SURROGATE.sub("\ufffd", ex.title)
+    text, title = without_surrogates(ex.text), without_surrogates(ex.title)
     meta = {"format": suffix.lstrip(".") or "text", "bytes": len(data), **ex.meta}
     return Document(id=ident, title=title or ident, text=text, meta=meta)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -127,6 +128,14 @@ class Citation:
         if self.page is not None:
             out["page"] = self.page
         return out
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """Lone surrogates as U+FFFD, one character for one (offsets kept): UTF-8 cannot hold them."""
+    return SURROGATE.sub("\ufffd", text)
 
 
 def collapse(text: str) -> str:
