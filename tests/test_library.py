@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import askfiles
@@ -64,17 +66,56 @@ def test_a_lone_surrogate_in_a_question_is_replaced_not_raised(engine):
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"question": "  "}, ValueError, "empty"),
-    ({"question": "x" * 1001}, ValueError, "longer than 1000"),
-    ({"question": "When?", "top_k": 0}, ValueError, "top_k"),
-    ({"question": "When?", "top_k": True}, ValueError, "top_k"),
+    ({"question": "  "}, ValueError, "the question is empty; ask something"),
+    ({"question": "x" * 1001}, ValueError, "the question is longer than 1000 characters "
+     "(it has 1001); shorten it, or open the folder with a higher max_question_chars"),
+    ({"question": "When?", "top_k": 0}, ValueError,
+     "top_k must be an integer from 1 to 20 (how many answers to return), not 0"),
+    ({"question": "When?", "top_k": 10**9}, ValueError, "from 1 to 20 (how many answers "
+     "to return), not 1000000000"),
+    ({"question": "When?", "top_k": True}, ValueError, "from 1 to 20 (how many answers to "
+     "return), not True"),
+    ({"question": "When?", "top_k": 3.0}, ValueError, "not 3.0"),
+    ({"question": "When?", "top_k": "3"}, ValueError, "not '3'"),
     ({"question": "When?", "documents": ["nope/*"]}, NoMatch, "nope/"),
     ({"question": "When?", "documents": []}, ValueError, "empty"),
 ])
 def test_bad_arguments_raise_value_errors(engine, kwargs, error, message):
-    with pytest.raises(error, match=re.escape(message)):
+    with pytest.raises(error) as caught:
         engine.ask(**kwargs)
     assert issubclass(error, ValueError)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    # None and bytes once read "the question is empty"; a number of documents, a bare
+    # "'int' object is not iterable" from inside.
+    ({"question": None}, "the question must be a str, not NoneType"),
+    ({"question": 42}, "the question must be a str, not int"),
+    ({"question": b"When?"}, "the question must be a str, not bytes (decode it first: "
+     "question.decode('utf-8'))"),
+    ({"question": "When?", "documents": 5}, "documents must be a document id or glob "
+     "pattern, or a list of them (e.g. ['news/*.txt']), not int"),
+    ({"question": "When?", "documents": [None]}, '"documents" must be a list of document '
+     'ids or glob patterns'),
+])
+def test_arguments_of_the_wrong_type_raise_type_errors_saying_so(engine, kwargs, message):
+    with pytest.raises(TypeError) as caught:
+        engine.ask(**kwargs)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"top_k": np.int64(1)},                                     # any integer type
+    {"documents": pathlib.PurePosixPath("news/mill.txt")},      # a Path id
+    {"documents": [pathlib.PureWindowsPath("news\\mill.txt")]},
+    {"documents": ("news/mill.txt",)},
+    {"documents": {"news/*.txt"}},
+])
+def test_integers_paths_and_any_iterable_of_ids_are_taken(engine, kwargs):
+    result = engine.ask("When did the mill close?", **kwargs)
+    assert result.answers[0].answer == "1911"
+    assert {a.citation.document for a in result.answers} == {"news/mill.txt"}
 
 
 @pytest.mark.parametrize("documents, message", [

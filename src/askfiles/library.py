@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import operator
+from pathlib import Path, PurePath
 from typing import Any, Sequence
 
 from .config import check_names, load_config
@@ -33,31 +34,25 @@ class Askfiles:
         """Changes whenever the corpus does."""
         return self.engine.version
 
-    def ask(self, question: str, top_k: int = 3, documents: Sequence[str] | None = None,
+    def ask(self, question: str, top_k: int = 3, documents: str | Sequence[str] | None = None,
             explain: bool = False) -> Result:
         """The best ``top_k`` answers, searching only ``documents`` (ids or globs) if given.
 
-        Raises ``ValueError`` for an empty or too long question, ``top_k`` outside
+        Raises ``TypeError`` for a question that is not a ``str`` or ``documents`` that are
+        not ids, and ``ValueError`` for an empty or too long question, ``top_k`` outside
         1..20 or a pattern that matches no document (:class:`askfiles.select.NoMatch`).
         """
         from .select import NoMatch, allowed_passages, check_patterns
 
-        if not isinstance(question, str) or not question.strip():
-            raise ValueError("the question is empty; ask something")
-        limit = self.engine.config["max_question_chars"]
-        if len(question.strip()) > limit:
-            raise ValueError(f"the question is longer than {limit} characters")
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 20:
-            raise ValueError("top_k must be an integer from 1 to 20")
+        question = _question(question, self.engine.config["max_question_chars"])
+        top_k = _top_k(top_k)
         allowed = None
         if documents is not None:
-            if isinstance(documents, str):
-                documents = [documents]
             try:
-                allowed = allowed_passages(self.engine, check_patterns(list(documents)))
+                allowed = allowed_passages(self.engine, check_patterns(_patterns(documents)))
             except NoMatch as exc:   # its own hint: the HTTP API's names GET /api/documents
                 raise NoMatch(exc.pattern, LIST_HINT) from None
-        return self.engine.ask(question.strip(), top_k, explain, allowed)
+        return self.engine.ask(question, top_k, explain, allowed)
 
     def refresh(self) -> bool:
         """Re-read the corpus folder (only changed files); True when something changed."""
@@ -69,6 +64,50 @@ class Askfiles:
         changed = engine.version != self.engine.version
         self.engine = engine
         return changed
+
+
+def _question(question: object, limit: int) -> str:
+    """``question`` stripped, else the ``TypeError`` or ``ValueError`` saying what to change."""
+    if not isinstance(question, str):
+        # None once read "the question is empty", and bytes were refused as empty too.
+        decode = " (decode it first: question.decode('utf-8'))" if isinstance(
+            question, (bytes, bytearray)) else ""
+        raise TypeError(f"the question must be a str, not {type(question).__name__}{decode}")
+    question = question.strip()
+    if not question:
+        raise ValueError("the question is empty; ask something")
+    if len(question) > limit:
+        raise ValueError(f"the question is longer than {limit} characters (it has "
+                         f"{len(question)}); shorten it, or open the folder with a higher "
+                         f"max_question_chars")
+    return question
+
+
+def _top_k(top_k: object) -> int:
+    """``top_k`` as an int in 1..20; any integer type counts (numpy's too), bool does not."""
+    try:
+        n = None if isinstance(top_k, bool) else operator.index(top_k)
+    except TypeError:
+        n = None
+    if n is None or not 1 <= n <= 20:
+        raise ValueError(f"top_k must be an integer from 1 to 20 (how many answers to "
+                         f"return), not {top_k!r}")
+    return n
+
+
+def _patterns(documents: object) -> list:
+    """``documents`` as a list: one id or glob, or several (``Path`` ids as ``a/b.txt``)."""
+    def one(p):
+        return p.as_posix() if isinstance(p, PurePath) else p
+
+    if isinstance(documents, (str, PurePath)):
+        return [one(documents)]
+    try:
+        return [one(p) for p in documents]
+    except TypeError:     # not iterable: 'int' object is not iterable, from deep inside
+        raise TypeError(f"documents must be a document id or glob pattern, or a list of "
+                        f"them (e.g. ['news/*.txt']), not {type(documents).__name__}"
+                        ) from None
 
 
 def open_folder(folder: Path | str | None = None, **settings: Any) -> Askfiles:
