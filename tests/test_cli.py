@@ -63,14 +63,19 @@ def test_stdin_exit_status_says_whether_every_question_was_answered(corpus, caps
 
 @pytest.mark.parametrize("argv, message", [
     (["ask", "   "], "the question is empty"),
-    (["ask", "Why?", "--corpus", "/nonexistent/folder"], "does not exist or is not a folder"),
+    (["ask", "Why?", "--corpus", "/nonexistent/folder"], "askfiles: corpus folder "
+     "'/nonexistent/folder' does not exist; pass --corpus DIR or set ASKFILES_CORPUS"),
+    (["ask", "Why?", "--corpus", "{corpus}/a.txt"], "askfiles: corpus folder "
+     "'{corpus}/a.txt' is a file, not a folder (the folder holding it is '{corpus}'); "
+     "pass --corpus DIR"),
+    (["index", "--corpus", "{corpus}/a.txt"], "is a file, not a folder"),
     (["eval", "/nonexistent/q.jsonl"], "No such file"),
 ])
 def test_errors_say_what_went_wrong(argv, message, capsys, corpus):
     if argv[0] == "ask" and "--corpus" not in argv:
         argv = argv + ["--corpus", corpus]
-    assert cli.main(argv) == 2
-    assert message in capsys.readouterr().err
+    assert cli.main([a.format(corpus=corpus) for a in argv]) == 2
+    assert message.format(corpus=corpus) in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("how", ["argv", "stdin", "eval"])

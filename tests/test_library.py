@@ -129,6 +129,60 @@ def test_no_match_names_the_python_way_to_list_documents(engine, documents, mess
     assert str(caught.value) == message and "GET /api" not in message
 
 
+OPEN_HINT = "; pass askfiles.open() the folder of your documents (or set ASKFILES_CORPUS)"
+
+
+@pytest.mark.parametrize("folder, settings, error, message", [
+    # Each once said "does not exist or is not a folder; pass --corpus DIR ...", the
+    # command line's hint; 5 and ['docs'] became folders named '5' and "['docs']", and ''
+    # opened ./corpus.
+    ("{root}/a.txt", {}, FileNotFoundError, "corpus folder '{root}/a.txt' is a file, not a "
+     "folder (the folder holding it is '{root}')" + OPEN_HINT),
+    ("{root}/nope", {}, FileNotFoundError, "corpus folder '{root}/nope' does not exist"
+     + OPEN_HINT),
+    ("nope", {}, FileNotFoundError, "corpus folder 'nope' does not exist (looked for in "
+     "{root})" + OPEN_HINT),
+    ("{root}/gone", {}, FileNotFoundError, "corpus folder '{root}/gone' is a symlink to "
+     "nothing" + OPEN_HINT),
+    (5, {}, TypeError, "the folder must be a path (a str or pathlib.Path), not int"),
+    (["docs"], {}, TypeError, "the folder must be a path (a str or pathlib.Path), not list"),
+    ("", {}, ValueError, "the folder is '' (empty); pass a folder, or leave it out for "
+     "$ASKFILES_CORPUS, else ./corpus"),
+    ("{root}", {"corpus": "other"}, ValueError, "two folders: askfiles.open('{root}', "
+     "corpus='other'); pass one"),
+])
+def test_a_folder_that_cannot_be_opened_says_why(tmp_path, monkeypatch, folder, settings,
+                                                  error, message):
+    (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
+    (tmp_path / "gone").symlink_to(tmp_path / "missing")
+    monkeypatch.chdir(tmp_path)
+    if isinstance(folder, str):
+        folder = folder.format(root=tmp_path)
+    with pytest.raises(error) as caught:
+        askfiles.open(folder, index_dir="off", **settings)
+    assert str(caught.value) == message.format(root=tmp_path)
+
+
+def test_a_folder_given_as_bytes_or_path_or_twice_alike_is_opened(tmp_path):
+    (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
+    for folder, settings in [(bytes(tmp_path), {}), (tmp_path, {"corpus": str(tmp_path)}),
+                             (None, {"corpus": tmp_path})]:
+        assert list(askfiles.open(folder, index_dir="off", **settings).documents) == ["a.txt"]
+
+
+def test_refresh_of_a_folder_removed_says_so(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
+    engine = askfiles.open(folder, index_dir="off")
+    (folder / "a.txt").unlink()
+    folder.rmdir()
+    with pytest.raises(FileNotFoundError) as caught:
+        engine.refresh()
+    assert str(caught.value) == f"corpus folder {str(folder)!r} does not exist" + OPEN_HINT
+    assert engine.ask("When did the mill close?").answers[0].answer == "1911"   # kept
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"bogus": 1}, "unknown setting 'bogus'; the settings are corpus, index_dir, "),
     ({"retrieve_depht": 5}, "unknown setting 'retrieve_depht'; the settings are "),

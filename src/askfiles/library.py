@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import operator
+import os
 from pathlib import Path, PurePath
 from typing import Any, Sequence
 
 from .config import check_names, load_config
+from .load import check_root
 from .records import Document, Result
 
 
 LIST_HINT = "askfiles.open(folder).documents lists the ids"
+OPEN_HINT = "pass askfiles.open() the folder of your documents (or set ASKFILES_CORPUS)"
 
 
 class Askfiles:
@@ -60,6 +63,7 @@ class Askfiles:
 
         report = getattr(self.engine.corpus, "report", None)
         folder = getattr(report, "root", None) or self.engine.config["corpus"]
+        check_root(folder, OPEN_HINT)
         engine = Engine.from_folder(folder, self.engine.config)
         changed = engine.version != self.engine.version
         self.engine = engine
@@ -110,15 +114,36 @@ def _patterns(documents: object) -> list:
                         ) from None
 
 
-def open_folder(folder: Path | str | None = None, **settings: Any) -> Askfiles:
+def open_folder(folder: str | os.PathLike[str] | None = None, **settings: Any) -> Askfiles:
     """Index ``folder`` (through the saved index) and return it ready for questions.
 
     ``settings`` are those of :mod:`askfiles.config` (``retrieve_depth=8``,
     ``index_dir="off"`` ...); ``ASKFILES_*`` variables fill in the rest.
-    ``ValueError`` for an unknown name or a wrong value, before any work.
+    ``ValueError`` for an unknown name or a wrong value, ``TypeError`` for a folder that
+    is not a path, ``FileNotFoundError`` for one that is not a folder, before any work.
     """
     from .engine import Engine
 
+    path = _folder(folder, settings.get("corpus"))
     check_names(settings)
-    cfg = load_config({**settings, **({"corpus": str(folder)} if folder else {})})
+    cfg = load_config({**settings, **({"corpus": path} if path is not None else {})})
+    check_root(cfg["corpus"], OPEN_HINT)
     return Askfiles(Engine.from_folder(cfg["corpus"], cfg))
+
+
+def _folder(folder: object, corpus: object) -> str | None:
+    """``folder`` as a str (None: left to the settings), else the error saying what to pass."""
+    if folder is None:
+        return None
+    try:
+        path = os.fsdecode(folder)
+    except TypeError:     # str(5) once made it a folder named '5'
+        raise TypeError(f"the folder must be a path (a str or pathlib.Path), not "
+                        f"{type(folder).__name__}") from None
+    if not path:          # '' once opened ./corpus, as if no folder were given
+        raise ValueError("the folder is '' (empty); pass a folder, or leave it out for "
+                         "$ASKFILES_CORPUS, else ./corpus")
+    if isinstance(corpus, (str, os.PathLike)) and os.fsdecode(corpus) != path:
+        raise ValueError(f"two folders: askfiles.open({path!r}, corpus={corpus!r}); "
+                         "pass one")
+    return path

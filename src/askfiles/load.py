@@ -266,11 +266,28 @@ def load_corpus(root: Path | str, max_bytes: int | None = None
     return docs, skipped
 
 
-def check_root(root: Path | str) -> Path:
-    """The corpus folder as a Path; a clear error when it is not a folder."""
+CORPUS_HINT = "pass --corpus DIR or set ASKFILES_CORPUS"
+
+
+def check_root(root: Path | str, hint: str = CORPUS_HINT) -> Path:
+    """The corpus folder as a Path; else ``FileNotFoundError`` saying why it is not one,
+    then ``hint`` (how to name another: the command line's, or the Python API's)."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(
-            f"corpus folder {str(root)!r} does not exist or is not a folder; "
-            "pass --corpus DIR or set ASKFILES_CORPUS")
+        raise FileNotFoundError(f"corpus folder {str(root)!r} {_not_a_folder(root)}; {hint}")
     return root
+
+
+def _not_a_folder(root: Path) -> str:
+    """Why ``root`` is no folder: missing (looked for where, when relative), a file, ..."""
+    try:
+        mode = root.stat().st_mode
+    except FileNotFoundError:
+        # A relative path is read from the current folder, often not the one meant.
+        where = "" if root.is_absolute() else f" (looked for in {os.getcwd()})"
+        return ("is a symlink to nothing" if root.is_symlink() else "does not exist") + where
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return f"is a file, not a folder (the folder holding it is {str(root.parent)!r})"
+    return "is not a folder"
