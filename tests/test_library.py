@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import pickle
 import re
 import subprocess
 import sys
@@ -50,6 +51,30 @@ def test_ask_returns_the_records_the_json_shows(engine):
     assert (best.answer, best.citation.document) == ("1911", "news/mill.txt")
     assert result.to_json()["answers"][0]["answer"] == "1911"
     assert engine.documents["quay.md"].title == "Quay" and engine.index_version
+
+
+def test_repr_names_the_folder_and_what_it_holds(engine):
+    assert repr(engine) == (f"<askfiles.open({str(engine.folder)!r}): 2 documents, "
+                            f"2 passages, index_version {engine.index_version!r}>")
+
+
+def test_pickling_says_to_send_the_folder(engine):
+    """It said "cannot pickle 'mmap.mmap' object" (the saved index is memory-mapped)."""
+    with pytest.raises(TypeError, match=re.escape(
+            "an opened corpus cannot be pickled or copied; for another process, pass its "
+            "folder and call askfiles.open(folder) there")):
+        pickle.dumps(engine)
+    best = engine.ask("When did the mill close?").answers[0]
+    assert pickle.loads(pickle.dumps(best)) == best          # the records pickle
+
+
+def test_documents_are_read_only(engine):
+    """Removing one from the dict the engine answers from made its answers a KeyError."""
+    with pytest.raises(TypeError):
+        engine.documents["news/mill.txt"] = None
+    with pytest.raises(AttributeError):
+        engine.documents.clear()
+    assert engine.ask("When did the mill close?").answers[0].answer == "1911"
 
 
 def test_ask_within_documents(engine):

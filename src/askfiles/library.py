@@ -5,7 +5,8 @@ from __future__ import annotations
 import operator
 import os
 from pathlib import Path, PurePath
-from typing import Any, Sequence
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
 
 from .config import check_names, load_config
 from .load import check_root
@@ -27,10 +28,28 @@ class Askfiles:
     def __init__(self, engine: Any):
         self.engine = engine
 
+    def __repr__(self) -> str:
+        n, p = len(self.engine.documents), len(self.engine.passages)
+        return (f"<askfiles.open({str(self.folder)!r}): {n} document{'s' * (n != 1)}, "
+                f"{p} passage{'s' * (p != 1)}, index_version {self.index_version!r}>")
+
+    def __reduce__(self):
+        # Its index is memory-mapped and spaCy loaded: pickle had "cannot pickle
+        # 'mmap.mmap' object". The folder travels; the saved index makes reopening quick.
+        raise TypeError("an opened corpus cannot be pickled or copied; for another "
+                        "process, pass its folder and call askfiles.open(folder) there")
+
     @property
-    def documents(self) -> dict[str, Document]:
-        """The indexed documents by id."""
-        return self.engine.documents
+    def folder(self) -> Path:
+        """The corpus folder."""
+        report = getattr(self.engine.corpus, "report", None)
+        return Path(getattr(report, "root", None) or self.engine.config["corpus"])
+
+    @property
+    def documents(self) -> Mapping[str, Document]:
+        """The indexed documents by id, read-only (the engine answers from this mapping:
+        a document removed from it broke every question that found it, with a KeyError)."""
+        return MappingProxyType(self.engine.documents)
 
     @property
     def index_version(self) -> str:
@@ -61,10 +80,8 @@ class Askfiles:
         """Re-read the corpus folder (only changed files); True when something changed."""
         from .engine import Engine
 
-        report = getattr(self.engine.corpus, "report", None)
-        folder = getattr(report, "root", None) or self.engine.config["corpus"]
-        check_root(folder, OPEN_HINT)
-        engine = Engine.from_folder(folder, self.engine.config)
+        check_root(self.folder, OPEN_HINT)
+        engine = Engine.from_folder(self.folder, self.engine.config)
         changed = engine.version != self.engine.version
         self.engine = engine
         return changed
