@@ -8,6 +8,7 @@ import pickle
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -230,6 +231,34 @@ def test_bad_setting_values_are_refused_at_open(tmp_path, settings, message):
     with pytest.raises(ValueError) as caught:
         askfiles.open(tmp_path, index_dir="off", **settings)
     assert message in str(caught.value)
+
+
+READABLE = ".txt, .md, .rst, .html, .htm, .pdf or .docx files (or text files without an " \
+           "extension)"
+
+
+@pytest.mark.parametrize("files, message", [
+    ({}, "no documents to answer from in '{root}'; put " + READABLE + " in it; every "
+     "question gets no answer until refresh() finds some"),
+    ({"data.csv": "a,b\n", "empty.txt": ""}, "no documents to answer from in '{root}' (2 "
+     "files skipped: .skipped says why); every question gets no answer until refresh()"),
+])
+def test_a_folder_without_documents_warns_and_says_why(tmp_path, files, message):
+    """It opened silently and answered nothing; the command line stops there (exit 2)."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.warns(UserWarning) as caught:
+        engine = askfiles.open(tmp_path, index_dir="off")
+    assert message.format(root=tmp_path) in str(caught[0].message)
+    assert caught[0].filename == __file__          # points at the caller's line
+    assert sorted(s.path for s in engine.skipped) == sorted(files)
+    assert all(s.reason for s in engine.skipped)
+    (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")             # documents now: no warning
+        assert engine.refresh() is True
+    assert sorted(s.path for s in engine.skipped) == sorted(files)
+    assert engine.ask("When did the mill close?").answers[0].answer == "1911"
 
 
 def test_refresh_reads_a_changed_folder(tmp_path):

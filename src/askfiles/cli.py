@@ -10,6 +10,7 @@ import sys
 from typing import Sequence
 
 from .config import load_config
+from .formats import READABLE_SAID, SUFFIXES_SAID
 from .records import collapse
 
 
@@ -48,18 +49,6 @@ def _print_answer(result, explain: bool) -> None:
             print("   why: " + json.dumps(a.explain, ensure_ascii=False))
 
 
-def _readable() -> str:
-    """The files askfiles reads, for messages."""
-    return f"{_suffixes()} files (or text files without an extension)"
-
-
-def _suffixes() -> str:
-    """".txt, .md, ... or .docx": the suffixes the formats package reads."""
-    from .formats import SUPPORTED
-
-    return f"{', '.join(SUPPORTED[:-1])} or {SUPPORTED[-1]}"
-
-
 def _usable(engine, args: argparse.Namespace):
     """The passages to search, or an error message (no documents, a pattern matching none)."""
     from .select import NoMatch, allowed_passages, check_patterns
@@ -69,7 +58,7 @@ def _usable(engine, args: argparse.Namespace):
         return None, (f"no documents to answer from in {engine.config['corpus']!r}"
                       + (f" ({skipped} file{'s' if skipped != 1 else ''} skipped; "
                          "askfiles index lists why)"
-                         if skipped else f"; put {_readable()} in it"))
+                         if skipped else f"; put {READABLE_SAID} in it"))
     if not args.documents:
         return None, None
     try:
@@ -211,7 +200,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         n = len(built.skipped)
         print(f"askfiles: no documents it can read in {cfg['corpus']!r}"
               + (f" ({n} file{'s' if n != 1 else ''} skipped, listed above)" if n else "")
-              + f"; put {_readable()} in it", file=sys.stderr)
+              + f"; put {READABLE_SAID} in it", file=sys.stderr)
         return 2
     return 0
 
@@ -258,7 +247,7 @@ def _verbose_arg(p: argparse.ArgumentParser, default=False) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="askfiles",
-        description=f"Answers questions about a folder of documents ({_suffixes()} files, "
+        description=f"Answers questions about a folder of documents ({SUFFIXES_SAID} files, "
                     "or text files without an extension), citing the exact characters.",
         epilog="askfiles COMMAND --help shows the options of a command.")
     _verbose_arg(p)

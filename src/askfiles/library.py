@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import operator
 import os
+import warnings
 from pathlib import Path, PurePath
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from .config import check_names, load_config
-from .load import check_root
+from .formats import READABLE_SAID
+from .load import Skipped, check_root
 from .records import Document, Result
 
 
@@ -44,6 +46,11 @@ class Askfiles:
         """The corpus folder."""
         report = getattr(self.engine.corpus, "report", None)
         return Path(getattr(report, "root", None) or self.engine.config["corpus"])
+
+    @property
+    def skipped(self) -> tuple[Skipped, ...]:
+        """The corpus files not indexed, each with its ``path`` and the ``reason``."""
+        return tuple(getattr(self.engine.corpus, "skipped", None) or ())
 
     @property
     def documents(self) -> Mapping[str, Document]:
@@ -84,7 +91,20 @@ class Askfiles:
         engine = Engine.from_folder(self.folder, self.engine.config)
         changed = engine.version != self.engine.version
         self.engine = engine
+        self._warn_if_empty(stacklevel=3)
         return changed
+
+    def _warn_if_empty(self, stacklevel: int = 2) -> None:
+        """Warn when there is nothing to answer from: every question would get no answer,
+        with no sign why (the command line stops there, exit status 2)."""
+        if self.engine.documents:
+            return
+        n = len(self.skipped)
+        why = (f" ({n} file{'s' * (n != 1)} skipped: .skipped says why)" if n
+               else f"; put {READABLE_SAID} in it")
+        warnings.warn(f"no documents to answer from in {str(self.folder)!r}{why}; "
+                      "every question gets no answer until refresh() finds some",
+                      stacklevel=stacklevel)
 
 
 def _question(question: object, limit: int) -> str:
@@ -145,7 +165,9 @@ def open_folder(folder: str | os.PathLike[str] | None = None, **settings: Any) -
     check_names(settings)
     cfg = load_config({**settings, **({"corpus": path} if path is not None else {})})
     check_root(cfg["corpus"], OPEN_HINT)
-    return Askfiles(Engine.from_folder(cfg["corpus"], cfg))
+    opened = Askfiles(Engine.from_folder(cfg["corpus"], cfg))
+    opened._warn_if_empty(stacklevel=4)   # the line calling askfiles.open, past open_folder
+    return opened
 
 
 def _folder(folder: object, corpus: object) -> str | None:
