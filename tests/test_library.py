@@ -267,3 +267,26 @@ def test_refresh_reads_a_changed_folder(tmp_path):
     assert engine.refresh() is False
     (tmp_path / "b.txt").write_text("Quay\n\nThe quay was paved in 1871.\n")
     assert engine.refresh() is True and set(engine.documents) == {"a.txt", "b.txt"}
+
+
+
+def test_the_api_types_are_exported_and_typed():
+    """A type checker skipped askfiles ("missing library stubs or py.typed marker") and
+    Result, Answer, ... had to be imported from the modules that define them."""
+    import inspect
+
+    from askfiles import library, records, select
+
+    assert (pathlib.Path(askfiles.__file__).parent / "py.typed").is_file()
+    data = re.search(r"\[tool\.setuptools\.package-data\]\naskfiles = (.*)",
+                     (ROOT / "pyproject.toml").read_text()).group(1)
+    assert '"py.typed"' in data                               # and installed with it
+    for module, names in ((library, ["Askfiles"]), (select, ["NoMatch"]),
+                          (records, ["Result", "Answer", "Citation", "Document"])):
+        for name in names:
+            assert getattr(askfiles, name) is getattr(module, name) and name in askfiles.__all__
+    signature = inspect.signature(askfiles.open)
+    assert signature.return_annotation == "Askfiles"
+    assert signature.parameters["folder"].annotation == "str | os.PathLike[str] | None"
+    with pytest.raises(AttributeError, match="module 'askfiles' has no attribute 'Engine'"):
+        askfiles.Engine

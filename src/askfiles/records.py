@@ -98,7 +98,11 @@ class Question:
 
 @dataclass(frozen=True)
 class Citation:
-    """Where an answer stands: document, passage and character offsets."""
+    """Where an answer stands: document id, passage (from 0), character offsets.
+
+    ``start``/``end`` (and ``snippet_start``/``snippet_end``) index the document's text:
+    ``documents[document].text[start:end] == answer``; ``page`` is a PDF's page (from 1).
+    """
 
     document: str
     title: str
@@ -174,7 +178,11 @@ class Answer:
 
 @dataclass(frozen=True)
 class Result:
-    """Everything :meth:`Engine.ask` returns for one question."""
+    """Everything :meth:`Engine.ask` returns for one question.
+
+    ``answers`` best first; ``no_answer`` when the best is below the confidence
+    threshold (the weak candidates are still listed); ``to_json()`` is the API's body.
+    """
 
     question: str
     answers: tuple[Answer, ...]
