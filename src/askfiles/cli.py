@@ -107,7 +107,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, read_questions, table
+    from .evalfile import read_questions
+    from .evaluate import evaluate, table
 
     try:
         records = read_questions(args.questions)
