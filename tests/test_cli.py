@@ -122,6 +122,35 @@ def test_eval_prints_the_table(capsys):
     assert unanswerable.split() == ["unanswerable", "3", "0", "-", "-", "-", "0", "3/3"]
 
 
+@pytest.mark.parametrize("files, message", [
+    ({}, "askfiles eval: no documents to answer from in '{root}'; " + "{readable}"),
+    ({"data.csv": b"a,b\n"}, "askfiles eval: no documents to answer from in '{root}' "
+     "(1 file skipped; askfiles index lists why)"),
+])
+def test_eval_on_a_folder_without_documents_is_a_corpus_error(tmp_path, capsys, files,
+                                                              message):
+    """It scored every question 0 (false abstentions) and exited 0, as if the answers were
+    wrong; askfiles ask on the same folder exits 2."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, data in files.items():
+        (corpus / name).write_bytes(data)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "When did the mill close?", "answers": ["1911"]}\n')
+    assert cli.main(["eval", str(questions), "--corpus", str(corpus)]) == 2
+    out, err = capsys.readouterr()
+    assert message.format(root=corpus, readable=READABLE) in err and "EM" not in out
+
+
+def test_eval_counts_in_words(tmp_path, capsys):
+    (tmp_path / "mill.txt").write_text("Mill\n\nThe old mill closed in 1911.\n")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "When did the mill close?", "answers": ["1911"]}\n')
+    assert cli.main(["eval", str(questions), "--corpus", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith(
+        f"1 question, corpus {tmp_path} (1 document, 1 passage)\n")
+
+
 def test_exit_status_says_whether_it_answered(corpus, capsys):
     assert cli.main(["ask", "When did the mill close?", "--corpus", corpus]) == 0
     assert cli.main(["ask", "Who won the World Cup in 2010?", "--corpus", corpus]) == 1

@@ -49,6 +49,11 @@ def _print_answer(result, explain: bool) -> None:
             print("   why: " + json.dumps(a.explain, ensure_ascii=False))
 
 
+def _many(n: int, word: str) -> str:
+    """"1 document", "2 documents"."""
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 def _usable(engine, args: argparse.Namespace):
     """The passages to search, or an error message (no documents, a pattern matching none)."""
     from .select import NoMatch, allowed_passages, check_patterns
@@ -59,7 +64,7 @@ def _usable(engine, args: argparse.Namespace):
                       + (f" ({skipped} file{'s' if skipped != 1 else ''} skipped; "
                          "askfiles index lists why)"
                          if skipped else f"; put {READABLE_SAID} in it"))
-    if not args.documents:
+    if not getattr(args, "documents", None):      # eval has no --documents
         return None, None
     try:
         return allowed_passages(engine, check_patterns(args.documents)), None
@@ -116,12 +121,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"askfiles eval: {exc}", file=sys.stderr)
         return 2
     engine = _engine(args)
+    _, problem = _usable(engine, args)
+    if problem:
+        # As askfiles ask: scoring every question 0 would blame the answers, not the folder.
+        print(f"askfiles eval: {problem}", file=sys.stderr)
+        return 2
     tallies, rows = evaluate(records, lambda q: engine.ask(q, 1))
     if args.details:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
-    print(f"{len(records)} questions, corpus {engine.config['corpus']} "
-          f"({len(engine.documents)} documents, {len(engine.passages)} passages)")
+    print(f"{_many(len(records), 'question')}, corpus {engine.config['corpus']} "
+          f"({_many(len(engine.documents), 'document')}, "
+          f"{_many(len(engine.passages), 'passage')})")
     print(table(tallies))
     return 0
 
