@@ -69,6 +69,14 @@ def test_pickling_says_to_send_the_folder(engine):
     assert pickle.loads(pickle.dumps(best)) == best          # the records pickle
 
 
+@pytest.mark.parametrize("explain", [False, True])
+def test_results_and_answers_hash_with_or_without_explain(engine, explain):
+    """A frozen record; with explain=True hash() raised "unhashable type: 'dict'"."""
+    result = engine.ask("When did the mill close?", explain=explain)
+    assert len(set(result.answers)) == len(result.answers) and hash(result)
+    assert (result.answers[0].explain is not None) is explain
+
+
 def test_documents_are_read_only(engine):
     """Removing one from the dict the engine answers from made its answers a KeyError."""
     with pytest.raises(TypeError):

@@ -162,7 +162,9 @@ class Answer:
     score: float
     citation: Citation
     normalized: str | None = None
-    explain: dict[str, Any] | None = None
+    # Left out of the hash (a dict has none): hash() and sets of answers failed with
+    # "unhashable type: 'dict'" once explain=True; equality still compares it.
+    explain: dict[str, Any] | None = field(default=None, hash=False)
 
     def to_json(self) -> dict[str, Any]:
         """The answer object of the HTTP contract."""
