@@ -269,6 +269,30 @@ def test_a_folder_without_documents_warns_and_says_why(tmp_path, files, message)
     assert engine.ask("When did the mill close?").answers[0].answer == "1911"
 
 
+def test_a_refresh_while_asking_within_documents_keeps_one_index(tmp_path, monkeypatch):
+    """ask() chose the passages in one engine and read self.engine again to search them:
+    a refresh() in another thread between the two searched the new index with the old
+    index's passage numbers. The swap is made at that moment here."""
+    from askfiles import select
+
+    (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
+    opened = askfiles.open(tmp_path, index_dir="off")
+    first = opened.engine
+    (tmp_path / "0.txt").write_text("Quay\n\nThe quay was paved in 1871.\n")
+    second = askfiles.open(tmp_path, index_dir="off").engine
+    real = select.allowed_passages
+
+    def allowed_then_refreshed(engine, patterns):
+        chosen = real(engine, patterns)
+        opened.engine = second                 # as refresh() in another thread does
+        return chosen
+
+    monkeypatch.setattr(select, "allowed_passages", allowed_then_refreshed)
+    result = opened.ask("When did the mill close?", documents=["a.txt"])
+    assert result.index_version == first.version != second.version
+    assert result.answers[0].answer == "1911"
+
+
 def test_refresh_reads_a_changed_folder(tmp_path):
     (tmp_path / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
     engine = askfiles.open(tmp_path, index_dir="off")

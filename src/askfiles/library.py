@@ -73,15 +73,18 @@ class Askfiles:
         """
         from .select import NoMatch, allowed_passages, check_patterns
 
-        question = _question(question, self.engine.config["max_question_chars"])
+        # Read once: refresh() in another thread may swap it, and passage numbers chosen
+        # in one index would select other passages (or none) in the next.
+        engine = self.engine
+        question = _question(question, engine.config["max_question_chars"])
         top_k = _top_k(top_k)
         allowed = None
         if documents is not None:
             try:
-                allowed = allowed_passages(self.engine, check_patterns(_patterns(documents)))
+                allowed = allowed_passages(engine, check_patterns(_patterns(documents)))
             except NoMatch as exc:   # its own hint: the HTTP API's names GET /api/documents
                 raise NoMatch(exc.pattern, LIST_HINT) from None
-        return self.engine.ask(question, top_k, explain, allowed)
+        return engine.ask(question, top_k, explain, allowed)
 
     def refresh(self) -> bool:
         """Re-read the corpus folder (only changed files); True when something changed."""
