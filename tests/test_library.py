@@ -219,14 +219,26 @@ def test_refresh_of_a_folder_removed_says_so(tmp_path):
 
 @pytest.mark.parametrize("settings, message", [
     ({"bogus": 1}, "unknown setting 'bogus'; the settings are corpus, index_dir, "),
-    ({"retrieve_depht": 5}, "unknown setting 'retrieve_depht'; the settings are "),
-    ({"askfiles_retrieve_depth": 5}, "unknown setting 'askfiles_retrieve_depth'"),
+    ({"retrieve_depht": 5}, "unknown setting 'retrieve_depht' (did you mean "
+     "'retrieve_depth'?); the settings are "),
+    ({"askfiles_retrieve_depth": 5}, "unknown setting 'askfiles_retrieve_depth' (did you "
+     "mean 'retrieve_depth'?)"),
+    ({"no_answer_treshold": 0.5}, "(did you mean 'no_answer_threshold'?)"),
 ])
 def test_unknown_setting_names_are_refused(tmp_path, settings, message):
     with pytest.raises(ValueError) as caught:
         askfiles.open(tmp_path, index_dir="off", **settings)
     assert message in str(caught.value)
     assert "retrieve_depth, no_answer_threshold" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["top_k", "documents", "explain"])
+def test_an_argument_of_ask_given_to_open_says_where_it_goes(tmp_path, name):
+    """It said "unknown setting 'top_k'" and listed the sixteen settings."""
+    with pytest.raises(ValueError) as caught:
+        askfiles.open(tmp_path, index_dir="off", **{name: 1})
+    assert str(caught.value) == (f"{name} is an argument of ask(), not a setting: "
+                                 f"askfiles.open(folder).ask(question, {name}=...)")
 
 
 @pytest.mark.parametrize("settings, message", [

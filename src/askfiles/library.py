@@ -17,6 +17,7 @@ from .records import Document, Result
 
 LIST_HINT = "askfiles.open(folder).documents lists the ids"
 OPEN_HINT = "pass askfiles.open() the folder of your documents (or set ASKFILES_CORPUS)"
+ASK_ARGUMENTS = ("top_k", "documents", "explain")
 
 
 class Askfiles:
@@ -165,6 +166,10 @@ def open_folder(folder: str | os.PathLike[str] | None = None, **settings: Any) -
     from .engine import Engine
 
     path = _folder(folder, settings.get("corpus"))
+    for name in ASK_ARGUMENTS:
+        if name in settings:       # else "unknown setting 'top_k'", and a list of settings
+            raise ValueError(f"{name} is an argument of ask(), not a setting: "
+                             f"askfiles.open(folder).ask(question, {name}=...)")
     check_names(settings)
     cfg = load_config({**settings, **({"corpus": path} if path is not None else {})})
     check_root(cfg["corpus"], OPEN_HINT)
