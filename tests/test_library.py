@@ -334,3 +334,7 @@ def test_the_api_types_are_exported_and_typed():
     assert signature.parameters["folder"].annotation == "str | os.PathLike[str] | None"
     with pytest.raises(AttributeError, match="module 'askfiles' has no attribute 'Engine'"):
         askfiles.Engine
+    with pytest.raises(TypeError, match=re.escape(
+            "Askfiles('docs') takes an engine, not a folder; open a folder with "
+            "askfiles.open(folder)")):
+        askfiles.Askfiles("docs")

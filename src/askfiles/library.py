@@ -29,6 +29,11 @@ class Askfiles:
     """
 
     def __init__(self, engine: Any):
+        """Wraps an :class:`~askfiles.engine.Engine`; :func:`askfiles.open` makes one."""
+        if isinstance(engine, (str, bytes, os.PathLike)):
+            # Exported for type hints; Askfiles("docs") failed at its first question.
+            raise TypeError(f"Askfiles({engine!r}) takes an engine, not a folder; open a "
+                            "folder with askfiles.open(folder)")
         self.engine = engine
 
     def __repr__(self) -> str:
