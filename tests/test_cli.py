@@ -63,14 +63,43 @@ def test_stdin_exit_status_says_whether_every_question_was_answered(corpus, caps
 
 @pytest.mark.parametrize("argv, message", [
     (["ask", "   "], "the question is empty"),
-    (["ask", "Why?", "--corpus", "/nonexistent/folder"], "does not exist or is not a folder"),
+    (["ask", "Why?", "--corpus", "/nonexistent/folder"], "askfiles: corpus folder "
+     "'/nonexistent/folder' does not exist; pass --corpus DIR or set ASKFILES_CORPUS"),
+    (["ask", "Why?", "--corpus", "{corpus}/a.txt"], "askfiles: corpus folder "
+     "'{corpus}/a.txt' is a file, not a folder (the folder holding it is '{corpus}'); "
+     "pass --corpus DIR"),
+    (["index", "--corpus", "{corpus}/a.txt"], "is a file, not a folder"),
     (["eval", "/nonexistent/q.jsonl"], "No such file"),
 ])
 def test_errors_say_what_went_wrong(argv, message, capsys, corpus):
     if argv[0] == "ask" and "--corpus" not in argv:
         argv = argv + ["--corpus", corpus]
-    assert cli.main(argv) == 2
-    assert message in capsys.readouterr().err
+    assert cli.main([a.format(corpus=corpus) for a in argv]) == 2
+    assert message.format(corpus=corpus) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("how", ["argv", "stdin", "eval"])
+def test_a_question_with_a_lone_surrogate_is_answered(corpus, capsys, monkeypatch, tmp_path,
+                                                      how):
+    """A byte that is not UTF-8 in argv or stdin reaches Python as a lone surrogate, and a
+    question file may hold "\\ud800": spaCy raised UnicodeEncodeError with a traceback."""
+    question = "When did the mill \udcffclose?"
+    if how == "argv":
+        assert cli.main(["ask", question, "--corpus", corpus, "--json"]) == 0
+    elif how == "stdin":
+        monkeypatch.setattr("sys.stdin", io.StringIO(question + "\n"))
+        assert cli.main(["ask", "--corpus", corpus]) == 0
+    else:
+        path = tmp_path / "q.jsonl"
+        path.write_text('{"question": "When did the mill \\ud800close?", "answers": ["1911"]}\n')
+        assert cli.main(["eval", str(path), "--corpus", corpus, "--details"]) == 0
+    out = capsys.readouterr().out
+    if how == "eval":
+        assert '"em": 1.0' in out
+    else:
+        body = json.loads(out)
+        assert body["answers"][0]["answer"] == "1911"
+        assert body["question"] == "When did the mill \ufffdclose?"
 
 
 def test_top_k_is_bounded(capsys):
@@ -91,6 +120,35 @@ def test_eval_prints_the_table(capsys):
     assert first.split()[:3] == ["all", "17", "14"]
     unanswerable = next(r for r in out.splitlines() if r.startswith("unanswerable"))
     assert unanswerable.split() == ["unanswerable", "3", "0", "-", "-", "-", "0", "3/3"]
+
+
+@pytest.mark.parametrize("files, message", [
+    ({}, "askfiles eval: no documents to answer from in '{root}'; " + "{readable}"),
+    ({"data.csv": b"a,b\n"}, "askfiles eval: no documents to answer from in '{root}' "
+     "(1 file skipped; askfiles index lists why)"),
+])
+def test_eval_on_a_folder_without_documents_is_a_corpus_error(tmp_path, capsys, files,
+                                                              message):
+    """It scored every question 0 (false abstentions) and exited 0, as if the answers were
+    wrong; askfiles ask on the same folder exits 2."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, data in files.items():
+        (corpus / name).write_bytes(data)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "When did the mill close?", "answers": ["1911"]}\n')
+    assert cli.main(["eval", str(questions), "--corpus", str(corpus)]) == 2
+    out, err = capsys.readouterr()
+    assert message.format(root=corpus, readable=READABLE) in err and "EM" not in out
+
+
+def test_eval_counts_in_words(tmp_path, capsys):
+    (tmp_path / "mill.txt").write_text("Mill\n\nThe old mill closed in 1911.\n")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "When did the mill close?", "answers": ["1911"]}\n')
+    assert cli.main(["eval", str(questions), "--corpus", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith(
+        f"1 question, corpus {tmp_path} (1 document, 1 passage)\n")
 
 
 def test_exit_status_says_whether_it_answered(corpus, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from askfiles import cli, create_app
@@ -46,7 +48,8 @@ def test_config_option_names_a_file_anywhere(corpus, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("retrieve_depht = 5\n", "unknown setting 'retrieve_depht'"),
+    ("retrieve_depht = 5\n", "unknown setting 'retrieve_depht' (did you mean "
+     "'retrieve_depth'?); the settings are corpus, "),
     ('retrieve_depth = "many"\n', "retrieve_depth = 'many' is not an integer"),
     ("retrieve_depth = 2.5\n", "retrieve_depth = 2.5 is not an integer"),
     ("retrieve_depth = [1]\n", "retrieve_depth must be an integer"),
@@ -54,7 +57,7 @@ def test_config_option_names_a_file_anywhere(corpus, tmp_path, capsys):
 ])
 def test_bad_settings_files_say_what_is_wrong(corpus, text, message, capsys):
     (corpus / "askfiles.toml").write_text(text)
-    with pytest.raises(ValueError, match=message.replace("[", r"\[")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         load_config({"corpus": str(corpus)}, environ={})
     assert cli.main(["ask", "When?", "--corpus", str(corpus)]) == 2
     assert message in capsys.readouterr().err

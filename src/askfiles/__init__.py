@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:   # imported when first used (see __getattr__): import askfiles stays light
+    from .library import Askfiles
+    from .records import Answer, Citation, Document, Result
+    from .select import NoMatch
 
 __version__ = "0.1.0"
 
-__all__ = ["open", "create_app", "__version__"]
+__all__ = ["open", "create_app", "__version__", "Askfiles", "Result", "Answer", "Citation",
+           "Document", "NoMatch"]
+
+# The classes of the Python API, for type hints (askfiles.Result) and isinstance.
+_LAZY = {"Askfiles": "library", "Result": "records", "Answer": "records",
+         "Citation": "records", "Document": "records", "NoMatch": "select"}
 
 
-def open(folder=None, **settings: Any):  # noqa: A001 - askfiles.open(folder), like io.open
-    """A corpus folder ready for questions: ``askfiles.open("docs").ask("When ...?")``.
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
 
-    See :class:`askfiles.library.Askfiles`; ``settings`` as in :mod:`askfiles.config`.
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'askfiles' has no attribute {name!r}")
+
+
+def open(folder: str | os.PathLike[str] | None = None,  # noqa: A001 - like io.open
+         **settings: Any) -> Askfiles:
+    """Open a corpus folder for questions: ``askfiles.open("docs").ask("When ...?")``.
+
+    ``folder``: the folder of documents (default: the ``corpus`` setting, else
+    ``./corpus``); it is indexed through the saved index, like ``askfiles index``.
+    ``settings``: those of :mod:`askfiles.config` by name (``index_dir="off"``,
+    ``no_answer_threshold=0.5``, ``config="askfiles.toml"``), over the settings file and
+    the ``ASKFILES_*`` variables.
+
+    Returns an :class:`~askfiles.library.Askfiles`: ``.ask(question, top_k=3,
+    documents=None, explain=False)`` gives a :class:`~askfiles.records.Result` whose
+    ``answers`` hold :class:`~askfiles.records.Answer` records with a
+    :class:`~askfiles.records.Citation` (document id and character offsets into
+    ``.documents[id].text``); ``.refresh()`` re-reads the folder.
+
+    Raises ``FileNotFoundError`` when ``folder`` is not a folder, ``TypeError`` when it
+    is not a path, ``ValueError`` for an unknown setting or a wrong value.
     """
     from .library import open_folder
 

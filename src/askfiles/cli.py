@@ -10,6 +10,7 @@ import sys
 from typing import Sequence
 
 from .config import load_config
+from .formats import READABLE_SAID, SUFFIXES_SAID
 from .records import collapse
 
 
@@ -48,16 +49,9 @@ def _print_answer(result, explain: bool) -> None:
             print("   why: " + json.dumps(a.explain, ensure_ascii=False))
 
 
-def _readable() -> str:
-    """The files askfiles reads, for messages."""
-    return f"{_suffixes()} files (or text files without an extension)"
-
-
-def _suffixes() -> str:
-    """".txt, .md, ... or .docx": the suffixes the formats package reads."""
-    from .formats import SUPPORTED
-
-    return f"{', '.join(SUPPORTED[:-1])} or {SUPPORTED[-1]}"
+def _many(n: int, word: str) -> str:
+    """"1 document", "2 documents"."""
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _usable(engine, args: argparse.Namespace):
@@ -69,8 +63,8 @@ def _usable(engine, args: argparse.Namespace):
         return None, (f"no documents to answer from in {engine.config['corpus']!r}"
                       + (f" ({skipped} file{'s' if skipped != 1 else ''} skipped; "
                          "askfiles index lists why)"
-                         if skipped else f"; put {_readable()} in it"))
-    if not args.documents:
+                         if skipped else f"; put {READABLE_SAID} in it"))
+    if not getattr(args, "documents", None):      # eval has no --documents
         return None, None
     try:
         return allowed_passages(engine, check_patterns(args.documents)), None
@@ -118,7 +112,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, read_questions, table
+    from .evalfile import read_questions
+    from .evaluate import evaluate, table
 
     try:
         records = read_questions(args.questions)
@@ -126,12 +121,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"askfiles eval: {exc}", file=sys.stderr)
         return 2
     engine = _engine(args)
+    _, problem = _usable(engine, args)
+    if problem:
+        # As askfiles ask: scoring every question 0 would blame the answers, not the folder.
+        print(f"askfiles eval: {problem}", file=sys.stderr)
+        return 2
     tallies, rows = evaluate(records, lambda q: engine.ask(q, 1))
     if args.details:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
-    print(f"{len(records)} questions, corpus {engine.config['corpus']} "
-          f"({len(engine.documents)} documents, {len(engine.passages)} passages)")
+    print(f"{_many(len(records), 'question')}, corpus {engine.config['corpus']} "
+          f"({_many(len(engine.documents), 'document')}, "
+          f"{_many(len(engine.passages), 'passage')})")
     print(table(tallies))
     return 0
 
@@ -211,7 +212,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         n = len(built.skipped)
         print(f"askfiles: no documents it can read in {cfg['corpus']!r}"
               + (f" ({n} file{'s' if n != 1 else ''} skipped, listed above)" if n else "")
-              + f"; put {_readable()} in it", file=sys.stderr)
+              + f"; put {READABLE_SAID} in it", file=sys.stderr)
         return 2
     return 0
 
@@ -258,7 +259,7 @@ def _verbose_arg(p: argparse.ArgumentParser, default=False) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="askfiles",
-        description=f"Answers questions about a folder of documents ({_suffixes()} files, "
+        description=f"Answers questions about a folder of documents ({SUFFIXES_SAID} files, "
                     "or text files without an extension), citing the exact characters.",
         epilog="askfiles COMMAND --help shows the options of a command.")
     _verbose_arg(p)

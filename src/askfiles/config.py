@@ -135,8 +135,8 @@ def read_config_file(path: Path | str) -> dict[str, Any]:
     for key, value in data.items():
         s = _BY_NAME.get(key.lower().removeprefix("askfiles_"))
         if s is None:
-            raise ValueError(f"{path}: unknown setting {key!r}; the settings are "
-                             f"{', '.join(_BY_NAME)}")
+            raise ValueError(f"{path}: unknown setting {key!r}{_close_to(key)}; the "
+                             f"settings are {', '.join(_BY_NAME)}")
         if isinstance(value, (dict, list)) or (isinstance(value, bool) and s.kind is not bool):
             raise ValueError(f"{path}: {key} must be {_kind(s)}: {s.help}")
         try:
@@ -155,8 +155,17 @@ def check_names(names: Iterable[str]) -> None:
     ``config``, the settings file to read, is one."""
     for key in names:
         if key.lower() not in _BY_NAME and key.lower() != "config":
-            raise ValueError(f"unknown setting {key!r}; the settings are "
+            raise ValueError(f"unknown setting {key!r}{_close_to(key)}; the settings are "
                              f"{', '.join(_BY_NAME)}, and config (a settings file)")
+
+
+def _close_to(key: str) -> str:
+    """" (did you mean 'retrieve_depth'?)" for a misspelt setting name, else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(key.lower().removeprefix("askfiles_"),
+                                      list(_BY_NAME) + ["config"], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def config_file(overrides: dict[str, Any], env: Any) -> Path | None:

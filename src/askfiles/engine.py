@@ -29,7 +29,7 @@ from .places import names
 from .question import analyse
 from .records import corpus_version  # noqa: F401 - askfiles.engine.corpus_version
 from .records import (Annotation, Answer, Citation, Document, Passage, Question,
-                      Result)
+                      Result, without_surrogates)
 from .rerank import (AnswerModel, OnDemand, PassageEvidence, answer_rows, passage_score,
                      pick_answers, with_priors)
 
@@ -165,6 +165,9 @@ class Engine:
         ``allowed``: sorted passage numbers to search (None: all), see :mod:`askfiles.select`.
         """
         t0 = time.perf_counter()
+        # A lone surrogate (a byte that is not UTF-8 in argv or stdin, "\ud800" in a JSON
+        # question file) would stop spaCy, which hashes the words as UTF-8.
+        question = without_surrogates(question)
         q = self.analyse(question)
         answers = self._answers(q, top_k, explain, allowed)
         no_answer = not answers or answers[0].score < self.threshold

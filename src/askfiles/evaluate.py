@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from .evalfile import read_questions  # noqa: F401 - askfiles.evaluate.read_questions
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation) | set("‘’“”–—…£")
@@ -92,31 +92,6 @@ class Tally:
 
 
 HEADER = ["type", "n", "answerable", "EM", "F1", "snippet", "false abst.", "correct abst."]
-
-
-def read_questions(path: Path | str) -> list[dict[str, Any]]:
-    """Question records from a JSON Lines file (``question`` and ``answers`` fields)."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
-                raise ValueError(f"{path}:{n}: each line needs a \"question\" string")
-            answers = rec.get("answers")
-            if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
-                # Not defaulted: a line that lost its answers would count as unanswerable.
-                raise ValueError(f"{path}:{n}: each line needs an \"answers\" list of "
-                                 f"strings ([] for a question the corpus cannot answer)")
-            out.append(rec)
-    if not out:
-        raise ValueError(f"{path}: no questions (one JSON object per line, with "
-                         f"\"question\" and \"answers\")")
-    return out
 
 
 def evaluate(records: list[dict[str, Any]], ask: Callable[[str], Any]

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from . import formats
 from .formats import SUPPORTED, TEXT_SUFFIXES, title_of  # noqa: F401  (re-exported)
-from .records import Document
+from .records import SURROGATE, Document, without_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ def check_name(ident: str) -> None:
 def shown_id(ident: str) -> str:
     """A document id as it can be printed and sent: bytes that are not UTF-8 as ``\\xNN``."""
     return os.fsencode(ident).decode("utf-8", "backslashreplace") \
-        if _SURROGATE.search(ident) else ident
+        if SURROGATE.search(ident) else ident
 
 
 def check_regular(mode: int) -> None:
@@ -214,7 +213,6 @@ def read_document(path: Path, root: Path, max_bytes: int | None = None
 
 # Text a document may hold (ASKFILES_MAX_DOC_CHARS overrides); the rest is cut, logged.
 MAX_DOC_CHARS = 2_000_000
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def document_of(path: Path, root: Path, data: bytes,
@@ -232,7 +230,7 @@ def document_of(path: Path, root: Path, data: bytes,
         ex = formats.capped(ex, max_chars)
     # Lone surrogates (a PDF's broken font map) cannot be sent as UTF-8; one
     # character for one keeps every offset.
-    text, title = _SURROGATE.sub("\ufffd", ex.text), _SURROGATE.sub("\ufffd", ex.title)
+    text, title = without_surrogates(ex.text), without_surrogates(ex.title)
     meta = {"format": suffix.lstrip(".") or "text", "bytes": len(data), **ex.meta}
     return Document(id=ident, title=title or ident, text=text, meta=meta)
 
@@ -268,11 +266,28 @@ def load_corpus(root: Path | str, max_bytes: int | None = None
     return docs, skipped
 
 
-def check_root(root: Path | str) -> Path:
-    """The corpus folder as a Path; a clear error when it is not a folder."""
+CORPUS_HINT = "pass --corpus DIR or set ASKFILES_CORPUS"
+
+
+def check_root(root: Path | str, hint: str = CORPUS_HINT) -> Path:
+    """The corpus folder as a Path; else ``FileNotFoundError`` saying why it is not one,
+    then ``hint`` (how to name another: the command line's, or the Python API's)."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(
-            f"corpus folder {str(root)!r} does not exist or is not a folder; "
-            "pass --corpus DIR or set ASKFILES_CORPUS")
+        raise FileNotFoundError(f"corpus folder {str(root)!r} {_not_a_folder(root)}; {hint}")
     return root
+
+
+def _not_a_folder(root: Path) -> str:
+    """Why ``root`` is no folder: missing (looked for where, when relative), a file, ..."""
+    try:
+        mode = root.stat().st_mode
+    except FileNotFoundError:
+        # A relative path is read from the current folder, often not the one meant.
+        where = "" if root.is_absolute() else f" (looked for in {os.getcwd()})"
+        return ("is a symlink to nothing" if root.is_symlink() else "does not exist") + where
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return f"is a file, not a folder (the folder holding it is {str(root.parent)!r})"
+    return "is not a folder"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -97,7 +98,11 @@ class Question:
 
 @dataclass(frozen=True)
 class Citation:
-    """Where an answer stands: document, passage and character offsets."""
+    """Where an answer stands: document id, passage (from 0), character offsets.
+
+    ``start``/``end`` (and ``snippet_start``/``snippet_end``) index the document's text:
+    ``documents[document].text[start:end] == answer``; ``page`` is a PDF's page (from 1).
+    """
 
     document: str
     title: str
@@ -129,6 +134,14 @@ class Citation:
         return out
 
 
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """Lone surrogates as U+FFFD, one character for one (offsets kept): UTF-8 cannot hold them."""
+    return SURROGATE.sub("\ufffd", text)
+
+
 def collapse(text: str) -> str:
     """Whitespace runs as one space: how hard-wrapped text is shown ("the\n   Corporation")."""
     return " ".join(text.split())
@@ -149,7 +162,9 @@ class Answer:
     score: float
     citation: Citation
     normalized: str | None = None
-    explain: dict[str, Any] | None = None
+    # Left out of the hash (a dict has none): hash() and sets of answers failed with
+    # "unhashable type: 'dict'" once explain=True; equality still compares it.
+    explain: dict[str, Any] | None = field(default=None, hash=False)
 
     def to_json(self) -> dict[str, Any]:
         """The answer object of the HTTP contract."""
@@ -165,7 +180,11 @@ class Answer:
 
 @dataclass(frozen=True)
 class Result:
-    """Everything :meth:`Engine.ask` returns for one question."""
+    """Everything :meth:`Engine.ask` returns for one question.
+
+    ``answers`` best first; ``no_answer`` when the best is below the confidence
+    threshold (the weak candidates are still listed); ``to_json()`` is the API's body.
+    """
 
     question: str
     answers: tuple[Answer, ...]

@@ -25,7 +25,7 @@ from .plain_text import (TITLE_LINE_CHARS, extract_markdown, extract_plain, extr
                          extract_text, first_line, rst_title_of, title_of)
 
 __all__ = ["DOCX_MAX_UNPACKED", "EXTRACT_VERSION", "Extracted", "NO_SUFFIX", "PAGE_BREAK",
-           "SOURCE_MAP_MAX", "SUPPORTED", "TEXT_SUFFIXES", "TITLE_LINE_CHARS", "capped",
+           "READABLE_SAID", "SOURCE_MAP_MAX", "SUFFIXES_SAID", "SUPPORTED", "TEXT_SUFFIXES", "TITLE_LINE_CHARS", "capped",
            "decode_utf8", "extract", "extract_docx", "extract_html", "extract_markdown",
            "extract_pdf", "extract_plain", "extract_rst", "extract_text", "first_line",
            "page_of", "rst_title_of", "source_offset", "supported", "title_of"]
@@ -37,6 +37,9 @@ DOCX_SUFFIXES = (".docx",)
 SUPPORTED = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + DOCX_SUFFIXES
 # A file without an extension (README, AUTHORS) is read when its content is text.
 NO_SUFFIX = ""
+# For messages: ".txt, .md, ... or .docx", and the files read (the CLI and the Python API).
+SUFFIXES_SAID = f"{', '.join(SUPPORTED[:-1])} or {SUPPORTED[-1]}"
+READABLE_SAID = f"{SUFFIXES_SAID} files (or text files without an extension)"
 # Bump when any extractor's output changes, so saved indexes re-read files.
 EXTRACT_VERSION = 3
 
