@@ -242,3 +242,66 @@ def test_looks_at_a_costly_corpus_are_spaced_by_their_cost(tmp_path):
     gaps = [b - a for a, b in zip(looks, looks[1:])]
     assert 2 <= len(looks) <= 5, looks
     assert all(g >= 0.45 for g in gaps), gaps      # 0.1 s look + at least 0.4 s wait
+
+
+def _two_workers(folder):
+    """Two watchers sharing one engine's saved index as two workers of `askfiles serve`
+    do (the lease is a flock: two opens of the lock file exclude each other)."""
+    engine = Engine.from_folder(folder, {"poll_seconds": 0})
+    watchers = [Watcher(EngineHolder(engine), folder, {"poll_seconds": POLL}, mode="auto")
+                for _ in range(2)]
+    for w in watchers:
+        w.check()
+    assert sorted(w.role for w in watchers) == ["builder", "follower"]
+    return watchers
+
+
+def test_a_corpus_folder_moved_away_is_not_made_again(folder, caplog):
+    """`mv corpus elsewhere` under a running server: it keeps answering from the last
+    index, says so once, and neither makes the folder again nor logs a traceback.
+    (Before: a follower taking the lease made `corpus/.askfiles/` again, then built and
+    served an empty corpus, next to a traceback from the builder.)"""
+    watchers = _two_workers(folder)
+    away = folder.parent / "away"
+    folder.rename(away)
+    with caplog.at_level(logging.INFO, logger="askfiles"):
+        for _ in range(3):
+            for w in watchers:
+                assert w.check() is False
+    assert not folder.exists(), "the corpus folder was made again"
+    for w in watchers:
+        assert cited(w.holder.engine.ask("When does the emperor moth fly?"), "moths.md")
+    messages = [r.getMessage() for r in caplog.records]
+    gone = [m for m in messages if m.startswith(f"corpus folder {folder} is gone")]
+    assert gone and all(m == gone[0] for m in gone) and len(gone) <= 2, messages
+    assert "still answering from the last index (2 documents) until it is back" in gone[0]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    away.rename(folder)
+    for w in watchers:
+        w.check()
+    assert sorted(w.role for w in watchers) == ["builder", "follower"]
+    for w in watchers:
+        w.stop()
+
+
+def test_a_corpus_folder_replaced_by_a_copy_has_one_builder(folder):
+    """The folder swapped for a copy between two looks (a restore, `rsync` into a new
+    folder and `mv`): the lease taken on the old folder's lock file excludes no one
+    any more, so it is taken again; one builder, and the copy's edits are answered.
+    (Before: the old holder and the other worker both built.)"""
+    import shutil
+
+    watchers = _two_workers(folder)
+    old = folder.parent / "old"
+    shutil.copytree(folder, old, symlinks=True)
+    folder.rename(folder.parent / "older")
+    old.rename(folder)
+    write(folder, "zorvath.txt",
+          "Field guide\n\nThe Zorvath beetle is bright green with copper legs.\n")
+    for _ in range(2):
+        for w in reversed(watchers):      # the follower looks first
+            w.check()
+    assert sorted(w.role for w in watchers) == ["builder", "follower"]
+    for w in watchers:
+        assert cited(w.holder.engine.ask(QUESTION), "zorvath.txt")
+        w.stop()

@@ -65,6 +65,7 @@ class Watcher:
         self._thread: threading.Thread | None = None
         self._files = self._baseline()
         self._last_error = ""
+        self._gone = False        # the corpus folder was missing at the last look
         self.pid = os.getpid()
         self.polls = 0
         self.rebuilds = 0
@@ -101,7 +102,12 @@ class Watcher:
 
             self._lease = Lease(self._directory)
         if self._lease.held:
-            return True
+            if self._lease.current():
+                return True
+            log.warning("the builder lease of %s was moved or removed with its folder; "
+                        "this process (pid %d) takes it again or follows", self._directory,
+                        os.getpid())
+            self._lease.release()
         try:
             taken = self._lease.acquire(block=False)
         except OSError as exc:   # an index folder we cannot write: we cannot build either
@@ -164,9 +170,28 @@ class Watcher:
         """Look once; rebuild (or load what the builder published) and swap when
         the corpus (or the manifest) changed. True when swapped."""
         with self.lock:  # a write through the API may rebuild at the same time
+            if self.mode != "follow" and not self._corpus_there():
+                # Nothing to build from; taking the lease would make the folder again.
+                return self._follow() if self.mode == "auto" else False
             if self._builds():
                 return self._check()
             return self._follow()
+
+    def _corpus_there(self) -> bool:
+        """Whether the corpus folder is there; said once when it goes and when it is back.
+
+        While it is gone (moved, removed, a share not mounted) the last index is
+        served and nothing is built or written."""
+        there = os.path.isdir(self.folder)
+        if not there and not self._gone:
+            engine = self.holder.engine
+            log.warning("corpus folder %s is gone (moved, removed or not mounted?); still "
+                        "answering from the last index (%d documents) until it is back",
+                        self.folder, len(getattr(engine, "documents", ()) or ()))
+        elif there and self._gone:
+            log.info("corpus folder %s is back; looking at it again", self.folder)
+        self._gone = not there
+        return there
 
     def settle(self, timeout: float = 120.0) -> bool:
         """Bring the live engine up to the corpus as it is now (after a write through
