@@ -305,3 +305,34 @@ def test_a_corpus_folder_replaced_by_a_copy_has_one_builder(folder):
     for w in watchers:
         assert cited(w.holder.engine.ask(QUESTION), "zorvath.txt")
         w.stop()
+
+
+def test_editors_backups_and_other_junk_are_neither_documents_nor_skipped(folder, caplog):
+    """What editors, office programs, systems and package managers leave beside a user's
+    documents while the server runs is not a document, nor a skipped file to warn about.
+    (Before: README~ and #README# were answered as documents, the emacs autosave
+    cited first; the others were each warned about as skipped.)"""
+    write(folder, "README", "Ferry notes\n\nThe ferry to the island leaves at 7 am.\n")
+    holder = EngineHolder(Engine.from_folder(folder, {"poll_seconds": 0}))
+    w = Watcher(holder, folder, {"poll_seconds": POLL})
+    version = holder.engine.version
+    write(folder, "README~", "Ferry notes\n\nThe ferry to the island leaves at 6 am.\n")
+    write(folder, "#README#", "Ferry notes\n\nThe ferry to the island leaves at 9 am.\n")
+    os.symlink("user@host.4242:1700000000", folder / ".#README")    # emacs lock
+    write(folder, "moths.md~", "# Moths\n\nThe emperor moth flies in May.\n")
+    (folder / "~$report.docx").write_bytes(b"\x05user\x00\x00")        # Word's owner file
+    (folder / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0\x00\x00")
+    write(folder, "desktop.ini", "[.ShellClassInfo]\n")
+    write(folder, "node_modules/leftpad/README.md", "# leftpad\n\nPads strings, since 2014.\n")
+    write(folder, "node_modules/leftpad/LICENSE", "MIT License\n\nCopyright 2014 Azer\n")
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\xa7\r\r\n\x00\x00")
+    with caplog.at_level(logging.INFO, logger="askfiles"):
+        assert w.check() is False
+    engine = holder.engine
+    assert engine.version == version
+    assert sorted(engine.documents) == ["README", "intro.txt", "moths.md"]
+    assert engine.corpus.skipped == ()
+    assert "skipped" not in caplog.text
+    r = engine.ask("When does the ferry to the island leave?", top_k=5)
+    assert r.answers[0].answer == "7 am" and {a.citation.document for a in r.answers} == {"README"}

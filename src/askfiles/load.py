@@ -43,9 +43,30 @@ def is_cache_dir(path: Path | str) -> bool:
         return False
 
 
+# Never documents, so never walked: they would be answered as documents or skipped
+# noisily. Editors' backups (``notes.txt~``; ``README~`` would be read as text) and
+# autosaves (emacs ``#notes.txt#``), office lock files (``~$report.docx``), the
+# files Windows and macOS put in folders, and folders of dependencies or bytecode
+# (``node_modules`` holds thousands of READMEs and LICENSEs).
+_JUNK_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
+_JUNK_FOLDERS = frozenset({"node_modules", "__pycache__"})
+
+
+def left_out(name: str, folder: bool = False) -> bool:
+    """Whether a file (or ``folder``) of this name is never a document: hidden (a dot
+    name), an editor's backup or autosave, an office lock file, a system file."""
+    if name.startswith("."):
+        return True
+    if folder:
+        return name in _JUNK_FOLDERS
+    return (name.endswith("~") or name.startswith("~$") or name.lower() in _JUNK_FILES
+            or (len(name) > 2 and name[0] == "#" and name[-1] == "#"))
+
+
 def corpus_files(root: Path) -> list[Path]:
     """All files under ``root``, sorted; dot-files and dot-folders (such as the saved
-    index ``.askfiles/``) and cache folders (a CACHEDIR.TAG, as the saved index has
+    index ``.askfiles/``), editors' backups and other names :func:`left_out` says are
+    never documents, and cache folders (a CACHEDIR.TAG, as the saved index has
     wherever it lives) are left out; symlinks leaving ``root`` are not followed."""
     return [Path(p) for p in corpus_paths(root)]
 
@@ -69,11 +90,11 @@ def corpus_paths(root: Path) -> list[str]:
             dirnames[:] = []
             continue
         seen_dirs.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not left_out(d, folder=True))
         top = real == str(root)
         for name in sorted(filenames):
             # The settings file askfiles.toml beside the documents is not one of them.
-            if not name.startswith(".") and not (top and name == "askfiles.toml"):
+            if not left_out(name) and not (top and name == "askfiles.toml"):
                 found.append(os.path.join(dirpath, name))
     return found
 
