@@ -6,6 +6,7 @@ folder, applies the size limit, and turns a file into a :class:`Document`.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -109,6 +110,19 @@ def check_link(path: Path, root: Path) -> None:
     Only for the reason shown: :func:`read_file` checks what it actually opened."""
     if path.is_symlink() and not _inside(os.path.realpath(path), root.resolve()):
         raise ValueError("symlink to a file outside the corpus folder (not followed)")
+
+
+def broken_link(path: Path | str, exc: OSError) -> str:
+    """Why a symlink whose target cannot be opened is skipped, in words."""
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (the link leads back to itself; not read)"
+    if exc.errno == errno.ENOENT:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"dangling symlink (its target {target!r} does not exist)"
+    return skip_reason(exc)
 
 
 def check_name(ident: str) -> None:

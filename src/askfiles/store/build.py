@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import split
 from ..config import load_config
-from ..load import (Skipped, check_file, check_link, check_name, check_regular, check_root,
+from ..load import (Skipped, broken_link, check_file, check_link, check_name, check_regular, check_root,
                     corpus_paths, document_of, read_file, shown_id, skip_reason)
 from ..records import Annotation, Document
 from . import derive
@@ -223,7 +223,14 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         try:
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):   # (one system call for a plain file, not two)
-                st = os.stat(path)
+                try:
+                    st = os.stat(path)
+                except OSError as exc:     # dangling or a loop: fingerprinted as a link,
+                    reason = broken_link(path, exc)   # so every reader lists it, and it
+                    _skip(skipped, rel, reason, seen=old.files)   # is warned about once
+                    files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                  "checked_ns": now, "skip": reason, "link": True}
+                    continue
                 check_link(Path(path), root)
             check_regular(st.st_mode)
             check_file(path, st.st_size, max_bytes)

@@ -38,8 +38,8 @@ def file_changed(path: Path | str, entry: dict[str, Any] | None, st: os.stat_res
 
     Updates ``entry["checked_ns"]`` when a racy file turns out unchanged.
     """
-    if entry is None or entry.get("size") != st.st_size or \
-            entry.get("mtime_ns") != st.st_mtime_ns:
+    if entry is None or entry.get("link") or entry.get("size") != st.st_size or \
+            entry.get("mtime_ns") != st.st_mtime_ns:   # ("link": it was broken, now opens)
         return True
     if _racy(entry) and entry.get("sha256"):
         now = time.time_ns()
@@ -75,13 +75,31 @@ def corpus_changed(folder: Path | str, files: dict[str, dict[str, Any]]) -> bool
         try:
             st = os.stat(path)
         except OSError:
-            if rel in files:
+            entry = files.get(rel)
+            if entry is None:   # a new broken link is a change; a file gone since the
+                if os.path.islink(path):   # walk, or one we may not look at, is not
+                    return True
+                continue
+            if not _same_broken_link(path, entry):
                 return True
+            seen += 1
             continue
         seen += 1
         if file_changed(path, files.get(rel), st):
             return True
     return seen != len(files)
+
+
+def _same_broken_link(path: str, entry: dict[str, Any]) -> bool:
+    """Whether a path that cannot be opened is the broken symlink fingerprinted as
+    ``entry`` (False: it was a file, or is gone since the walk)."""
+    if not entry.get("link"):
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns
 
 
 def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False,
