@@ -234,6 +234,11 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                 check_link(Path(path), root)
             check_regular(st.st_mode)
             check_file(path, st.st_size, max_bytes)
+        # Removed since the walk (an editor's temporary file; a file deleted during a
+        # long build): not there any more, so neither skipped nor warned about.
+        except FileNotFoundError:
+            log.debug("%s: gone since the walk", rel)
+            continue
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
             if not isinstance(exc, OSError):
@@ -258,6 +263,9 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         # Read (the file is new, changed, or its fingerprint could not vouch for it).
         try:
             data = read_file(Path(path), root, max_bytes, real_root)
+        except FileNotFoundError:
+            log.debug("%s: gone since the walk", rel)
+            continue
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
             files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
