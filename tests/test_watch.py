@@ -336,3 +336,32 @@ def test_editors_backups_and_other_junk_are_neither_documents_nor_skipped(folder
     assert "skipped" not in caplog.text
     r = engine.ask("When does the ferry to the island leave?", top_k=5)
     assert r.answers[0].answer == "7 am" and {a.citation.document for a in r.answers} == {"README"}
+
+
+def test_a_file_made_readable_again_is_read_at_the_next_look(folder, monkeypatch):
+    """`chmod 644` on a file skipped as unreadable changes neither its size nor its
+    mtime; the watcher notices it by its ctime. (Before: it stayed skipped until the
+    file was edited or the server restarted.) As root, chmod 000 does not stop a read:
+    the read is refused as it would be for another user, from the file's mode."""
+    from askfiles import store
+
+    real = store.build.read_file
+
+    def read_file(path, *args, **kwargs):
+        if not (os.stat(path).st_mode & 0o444):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(store.build, "read_file", read_file)
+    write(folder, "zorvath.txt",
+          "Field guide\n\nThe Zorvath beetle is bright green with copper legs.\n")
+    os.chmod(folder / "zorvath.txt", 0)
+    holder = EngineHolder(Engine.from_folder(folder, {"poll_seconds": 0}))
+    assert [(s.path, s.reason) for s in holder.engine.corpus.skipped] == \
+        [("zorvath.txt", "unreadable (Permission denied)")]
+    w = Watcher(holder, folder, {"poll_seconds": POLL})
+    assert w.check() is False and w.rebuilds == 0
+    os.chmod(folder / "zorvath.txt", 0o644)
+    assert w.check() is True
+    assert holder.engine.corpus.skipped == ()
+    assert cited(holder.engine.ask(QUESTION), "zorvath.txt")

@@ -16,8 +16,8 @@ import numpy as np
 
 from .. import split
 from ..config import load_config
-from ..load import (Skipped, broken_link, check_file, check_link, check_name, check_regular, check_root,
-                    corpus_paths, document_of, read_file, shown_id, skip_reason)
+from ..load import (Skipped, broken_link, check_file, check_link, check_name, check_regular,
+                    check_root, corpus_paths, document_of, read_file, shown_id, skip_reason)
 from ..records import Annotation, Document
 from . import derive
 from .derive import Progress, SegmentWriter
@@ -268,8 +268,11 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             continue
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
+            # chmod, chown or setfacl change the ctime, not the size or mtime: a file
+            # made readable again is noticed by its ctime.
             files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                          "checked_ns": now, "skip": skip_reason(exc)}
+                          "ctime_ns": st.st_ctime_ns, "checked_ns": now,
+                          "skip": skip_reason(exc)}
             continue
         report.files_read += 1
         sha = hashlib.sha256(data).hexdigest()

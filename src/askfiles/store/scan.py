@@ -41,6 +41,8 @@ def file_changed(path: Path | str, entry: dict[str, Any] | None, st: os.stat_res
     if entry is None or entry.get("link") or entry.get("size") != st.st_size or \
             entry.get("mtime_ns") != st.st_mtime_ns:   # ("link": it was broken, now opens)
         return True
+    if entry.get("ctime_ns", st.st_ctime_ns) != st.st_ctime_ns:   # could not be read:
+        return True                                  # its permissions may have changed
     if _racy(entry) and entry.get("sha256"):
         now = time.time_ns()
         try:
