@@ -7,8 +7,8 @@ Decisions (see README, "Files that are skipped"):
   never read), unreadable files, dangling links and link loops are skipped,
   each with one logged reason, listed by ``askfiles index`` and at start-up, and
   counted in ``/healthz`` (``skipped``);
-- symlinks leaving the corpus folder (to a file or a folder) are not followed;
-  a folder link back into the corpus is walked once;
+- symlinks leaving the corpus folder (to a file or a folder) are not followed
+  (and listed: ``link_dir/``); a folder link back into the corpus is walked once;
 - a file of one 1 MB line is indexed (cut into passages spaCy accepts);
 - deep folders are indexed, the id being the relative path.
 
@@ -74,6 +74,8 @@ def make_corpus(root: Path) -> dict[str, str]:
                root / "link_out.txt")
     bad["link_out.txt"] = "outside the corpus"
     os.symlink("/etc", root / "link_dir")                # a folder outside: not walked
+    bad["link_dir/"] = "symlink to a folder outside the corpus folder (not followed; move " \
+        "or copy the folder into the corpus to index it)"
     os.symlink(".", root / "loop")                        # a folder loop: walked once
     os.symlink("b.txt", root / "a.txt")                   # a file loop
     os.symlink("a.txt", root / "b.txt")

@@ -365,3 +365,42 @@ def test_a_file_made_readable_again_is_read_at_the_next_look(folder, monkeypatch
     assert w.check() is True
     assert holder.engine.corpus.skipped == ()
     assert cited(holder.engine.ask(QUESTION), "zorvath.txt")
+
+
+def test_folders_not_walked_are_listed_and_read_once_they_can_be(folder, tmp_path,
+                                                                  monkeypatch, caplog):
+    """A folder without read permission and a link to a folder outside the corpus (a
+    notes folder linked in) are listed as skipped, with what to do, by every worker;
+    the folder made readable is read at the next look. (Before: their documents were
+    missing without a word: not skipped, not logged, /healthz 'skipped: 0'.) As root a
+    folder's mode does not stop a listing: it is refused as for another user."""
+    from askfiles.published import published_engine
+
+    real = os.scandir
+
+    def scandir(path="."):
+        if not (os.stat(path).st_mode & 0o444):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    write(folder, "locked/zorvath.txt",
+          "Field guide\n\nThe Zorvath beetle is bright green with copper legs.\n")
+    os.chmod(folder / "locked", 0)
+    write(tmp_path / "notes", "mill.txt", "Mill\n\nThe mill closed in 1911.\n")
+    os.symlink(tmp_path / "notes", folder / "notes")
+    with caplog.at_level(logging.WARNING, logger="askfiles"):
+        holder = EngineHolder(Engine.from_folder(folder, {"poll_seconds": 0}))
+    skipped = {s.path: s.reason for s in holder.engine.corpus.skipped}
+    assert skipped == {
+        "locked/": "folder not readable (Permission denied; not indexed)",
+        "notes/": "symlink to a folder outside the corpus folder (not followed; move or "
+                  "copy the folder into the corpus to index it)"}
+    assert "skipped locked/: folder not readable" in caplog.text
+    assert set(published_engine(folder).corpus.skipped) == set(holder.engine.corpus.skipped)
+    w = Watcher(holder, folder, {"poll_seconds": POLL})
+    assert w.check() is False and w.rebuilds == 0            # nothing changed: no rebuild
+    os.chmod(folder / "locked", 0o755)
+    assert w.check() is True
+    assert [s.path for s in holder.engine.corpus.skipped] == ["notes/"]
+    assert cited(holder.engine.ask(QUESTION), "locked/zorvath.txt")

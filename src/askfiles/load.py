@@ -72,12 +72,28 @@ def corpus_files(root: Path) -> list[Path]:
     return [Path(p) for p in corpus_paths(root)]
 
 
-def corpus_paths(root: Path) -> list[str]:
-    """:func:`corpus_files` as strings (a ``Path`` each costs about 10 us: 1 s at 100k files)."""
+# Why a folder's files are not documents, when the user may have meant them to be.
+OUTSIDE_FOLDER = ("symlink to a folder outside the corpus folder (not followed; move or "
+                  "copy the folder into the corpus to index it)")
+
+
+def corpus_paths(root: Path, unwalked: list[tuple[str, str]] | None = None) -> list[str]:
+    """:func:`corpus_files` as strings (a ``Path`` each costs about 10 us: 1 s at 100k files).
+
+    Folders not walked that a user may have meant to be read (a link out of the
+    corpus, a folder without read permission) are added to ``unwalked`` with why."""
     root = root.resolve()
     found: list[str] = []
     seen_dirs: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+
+    def unreadable(exc: OSError) -> None:
+        # (A folder removed since its parent was listed is simply not there.)
+        if unwalked is not None and exc.filename and not isinstance(exc, FileNotFoundError) \
+                and os.fspath(exc.filename) != str(root):
+            unwalked.append((os.fspath(exc.filename),
+                             f"folder not readable ({exc.strerror or exc}; not indexed)"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
         try:
             real = os.path.realpath(dirpath)
         except OSError:
@@ -88,6 +104,8 @@ def corpus_paths(root: Path) -> list[str]:
         # A symlink loop or a link out of the corpus would walk forever or leak files.
         if real in seen_dirs or not _inside(real, root) or \
                 (real != str(root) and CACHEDIR_TAG in filenames and is_cache_dir(dirpath)):
+            if unwalked is not None and not _inside(real, root):
+                unwalked.append((dirpath, OUTSIDE_FOLDER))
             dirnames[:] = []
             continue
         seen_dirs.add(real)

@@ -163,7 +163,8 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     # 1. Files: unchanged documents stay where they are, the rest go to new segments.
     view = old.view
     old_docs = {d.id: i for i, d in enumerate(view.documents)}
-    paths = corpus_paths(root)             # strings: a Path is made only for a file read
+    unwalked: list[tuple[str, str]] = []
+    paths = corpus_paths(root, unwalked)   # strings: a Path is made only for a file read
     files: dict[str, dict[str, Any]] = {}
     # The live documents in corpus order, as ints (not a tuple each): i >= 0 is row i
     # of the old live list, -1 - j the j-th new document, at new_live[j].
@@ -297,7 +298,12 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             last_tick = time.perf_counter()
             progress({"phase": "read", "files": k + 1, "total_files": len(paths)})
     flush()
-    report.files_removed = sum(1 for rel in old.files if rel not in files)
+    for path, reason in unwalked:   # listed and fingerprinted as "folder/", so that every
+        rel = shown_id(id_of(path)) + "/"   # reader lists it and it is warned about once
+        _skip(skipped, rel, reason, seen=old.files)
+        files[rel] = {"checked_ns": time.time_ns(), "skip": reason, "folder": True}
+    report.files_removed = sum(1 for rel, e in old.files.items() if rel not in files
+                               and not (isinstance(e, dict) and e.get("folder")))
     at = np.asarray(order, dtype=np.int64)
     live_arr = np.zeros((len(at), 2), dtype=np.int64)
     kept = at >= 0

@@ -72,7 +72,8 @@ def corpus_changed(folder: Path | str, files: dict[str, dict[str, Any]]) -> bool
     id_of = _id_of(root)
     # Paths as strings: a Path object per file made a watcher's look at 100k files
     # take 1.05 s of CPU (half a core at the 2 s poll).
-    for path in corpus_paths(root):
+    unwalked: list[tuple[str, str]] = []
+    for path in corpus_paths(root, unwalked):
         rel = shown_id(id_of(path))
         try:
             st = os.stat(path)
@@ -89,6 +90,11 @@ def corpus_changed(folder: Path | str, files: dict[str, dict[str, Any]]) -> bool
         seen += 1
         if file_changed(path, files.get(rel), st):
             return True
+    for path, reason in unwalked:     # a folder not walked, fingerprinted as "folder/"
+        entry = files.get(shown_id(id_of(path)) + "/")
+        if not isinstance(entry, dict) or entry.get("skip") != reason:
+            return True
+        seen += 1
     return seen != len(files)
 
 
