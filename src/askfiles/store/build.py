@@ -208,6 +208,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
 
     old_files = old.files
     rehashed: list[tuple[str, int]] = []
+    listed: set[str] | None = None         # the paths, made a set at the first link met
     for k, path in enumerate(paths):
         rel = id_of(path)
         now = time.time_ns()
@@ -233,6 +234,13 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
                                   "checked_ns": now, "skip": reason, "link": True}
                     continue
                 check_link(Path(path), root)
+                # A link to a document the walk lists too would answer everything twice
+                # (the link's name cited first); a folder link is walked once likewise.
+                if listed is None:
+                    listed = set(paths)
+                twin = os.path.realpath(path)
+                if twin != path and twin in listed:
+                    raise ValueError(f"symlink to {id_of(twin)}, indexed under that name")
             check_regular(st.st_mode)
             check_file(path, st.st_size, max_bytes)
         # Removed since the walk (an editor's temporary file; a file deleted during a
