@@ -404,3 +404,36 @@ def test_folders_not_walked_are_listed_and_read_once_they_can_be(folder, tmp_pat
     assert w.check() is True
     assert [s.path for s in holder.engine.corpus.skipped] == ["notes/"]
     assert cited(holder.engine.ask(QUESTION), "locked/zorvath.txt")
+
+
+def test_a_corpus_path_that_is_a_symlink_is_followed_when_switched(tmp_path):
+    """`--corpus /srv/docs/current` where current is a symlink switched to the next
+    release (ln -sfn v2 current): the server and askfiles.open(...).refresh() read
+    where the link leads now. (Before: the folder was resolved once at start, so the
+    watcher kept looking at v1 and answered from it until a restart.)"""
+    import askfiles
+    from askfiles import create_app
+
+    for v, when in (("v1", "March 2001"), ("v2", "June 2002")):
+        write(tmp_path / v, "notes.txt", f"Release notes\n\nThe release came out in {when}.\n")
+    current = tmp_path / "current"
+    os.symlink(tmp_path / "v1", current)
+    app = create_app({"corpus": str(current), "poll_seconds": POLL, "TESTING": True})
+    client = app.test_client()
+    library = askfiles.open(current, index_dir="off")
+
+    def answer():
+        body = client.get("/api/ask?q=When+did+the+release+come+out%3F").get_json()
+        return body["answers"][0]["answer"]
+
+    assert answer() == "March 2001"
+    watcher = app.extensions["askfiles.watcher"]
+    try:
+        tmp = tmp_path / "current.new"
+        os.symlink(tmp_path / "v2", tmp)
+        os.replace(tmp, current)                              # what ln -sfn does
+        assert wait_for(lambda: answer() == "June 2002", 4 * POLL) is not None
+    finally:
+        watcher.stop()
+    assert library.refresh() is True
+    assert library.ask("When did the release come out?").answers[0].answer == "June 2002"

@@ -83,7 +83,7 @@ def load_published(folder: Path | str, config: dict[str, Any] | None = None):
     report = store.BuildReport(
         documents=len(documents), passages=len(passages), files_reused=len(files),
         passages_reused=len(passages), skipped=skipped, index_dir=str(directory),
-        root=str(root.resolve()), files=files,
+        root=str(root.resolve()), folder=os.path.abspath(root), files=files,
         version=(saved.manifest.get("index_version")
                  if isinstance(saved.manifest.get("index_version"), str) else None),
         seconds=time.perf_counter() - t0)

@@ -310,7 +310,8 @@ def ensure_watcher(app) -> Watcher | None:
         if float(settings.get("poll_seconds") or 0) <= 0:
             return None
         report = getattr(getattr(holder.engine, "corpus", None), "report", None)
-        folder = getattr(report, "root", None) or settings["corpus"]
+        folder = (getattr(report, "folder", None) or getattr(report, "root", None)
+                  or settings["corpus"])
         mode = ("follow" if settings.get("read_only")
                 else app.extensions.get("askfiles.watch_mode", "build"))
         w = start_watcher(holder, folder, settings, mode)

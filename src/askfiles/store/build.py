@@ -68,6 +68,9 @@ class BuildReport:
     seconds: float = 0.0
     index_dir: str | None = None
     root: str | None = None                     # the corpus folder, resolved
+    # ... and as given, absolute but not resolved: a corpus path that is a symlink
+    # switched to another folder (ln -sfn v2 current) is looked at where it leads now.
+    folder: str | None = None
     saved: bool = False
     rebuilt: str | None = None                  # why the saved index was not used
     moved_from: str | None = None               # the corpus the saved index was built for
@@ -136,7 +139,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     t0 = time.perf_counter()
     sig = signatures(cfg)
     report = BuildReport(index_dir=str(directory) if directory else None,
-                         root=str(root.resolve()))
+                         root=str(root.resolve()), folder=os.path.abspath(root))
     old = Saved.empty()
     if directory is not None:
         try:
