@@ -104,9 +104,9 @@ class Watcher:
         if self._lease.held:
             if self._lease.current():
                 return True
-            log.warning("the builder lease of %s was moved or removed with its folder; "
-                        "this process (pid %d) takes it again or follows", self._directory,
-                        os.getpid())
+            log.warning("the builder lease in %s is not the one this process held (the "
+                        "folder was moved, removed or replaced); this process (pid %d) "
+                        "takes it again or follows", self._directory, os.getpid())
             self._lease.release()
         try:
             taken = self._lease.acquire(block=False)
