@@ -327,6 +327,8 @@ def test_editors_backups_and_other_junk_are_neither_documents_nor_skipped(folder
     write(folder, "node_modules/leftpad/LICENSE", "MIT License\n\nCopyright 2014 Azer\n")
     (folder / "__pycache__").mkdir()
     (folder / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\xa7\r\r\n\x00\x00")
+    write(folder, "$RECYCLE.BIN/S-1-5-21/$RX1Y2Z3.txt", "Ferry\n\nThe ferry left at 5 am.\n")
+    write(folder, "@eaDir/README@SynoEAStream", "Ferry\n\nThe ferry left at 4 am.\n")
     with caplog.at_level(logging.INFO, logger="askfiles"):
         assert w.check() is False
     engine = holder.engine

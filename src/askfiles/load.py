@@ -47,10 +47,12 @@ def is_cache_dir(path: Path | str) -> bool:
 # Never documents, so never walked: they would be answered as documents or skipped
 # noisily. Editors' backups (``notes.txt~``; ``README~`` would be read as text) and
 # autosaves (emacs ``#notes.txt#``), office lock files (``~$report.docx``), the
-# files Windows and macOS put in folders, and folders of dependencies or bytecode
-# (``node_modules`` holds thousands of READMEs and LICENSEs).
+# files Windows and macOS put in folders, folders of dependencies or bytecode
+# (``node_modules`` holds thousands of READMEs and LICENSEs), and the folders a
+# drive or a NAS keeps of its own (a Windows recycle bin holds deleted files' text).
 _JUNK_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
-_JUNK_FOLDERS = frozenset({"node_modules", "__pycache__"})
+_JUNK_FOLDERS = frozenset({"node_modules", "__pycache__", "$recycle.bin",
+                           "system volume information", "@eadir"})
 
 
 def left_out(name: str, folder: bool = False) -> bool:
@@ -59,7 +61,7 @@ def left_out(name: str, folder: bool = False) -> bool:
     if name.startswith("."):
         return True
     if folder:
-        return name in _JUNK_FOLDERS
+        return name.lower() in _JUNK_FOLDERS
     return (name.endswith("~") or name.startswith("~$") or name.lower() in _JUNK_FILES
             or (len(name) > 2 and name[0] == "#" and name[-1] == "#"))
 
