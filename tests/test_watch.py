@@ -439,3 +439,17 @@ def test_a_corpus_path_that_is_a_symlink_is_followed_when_switched(tmp_path):
         watcher.stop()
     assert library.refresh() is True
     assert library.ask("When did the release come out?").answers[0].answer == "June 2002"
+
+
+def test_an_edited_settings_file_says_a_restart_applies_it(folder, caplog):
+    """askfiles.toml edited (or made) while the server runs did nothing, silently: the
+    builder now says once per edit that settings are read at start."""
+    holder = EngineHolder(Engine.from_folder(folder, {"poll_seconds": 0}))
+    w = Watcher(holder, folder, {"poll_seconds": POLL, "corpus": str(folder)})
+    with caplog.at_level(logging.WARNING, logger="askfiles.watch"):
+        assert w.check() is False
+        write(folder, "askfiles.toml", "no_answer_threshold = 0.5\n")
+        assert w.check() is False and w.check() is False
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [f"{folder / 'askfiles.toml'} changed; settings are read when the "
+                    "server starts: restart it to apply them"], said

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import load_config
+from .config import CONFIG_FILE, load_config
 from .holder import EngineHolder
 from .observe import describe_change
 from .store import corpus_changed
@@ -66,6 +66,8 @@ class Watcher:
         self._files = self._baseline()
         self._last_error = ""
         self._gone = False        # the corpus folder was missing at the last look
+        self._settings_file = Path(self.config.get("config") or self.folder / CONFIG_FILE)
+        self._settings = _stamp(self._settings_file)
         self.pid = os.getpid()
         self.polls = 0
         self.rebuilds = 0
@@ -174,8 +176,18 @@ class Watcher:
                 # Nothing to build from; taking the lease would make the folder again.
                 return self._follow() if self.mode == "auto" else False
             if self._builds():
+                self._settings_changed()
                 return self._check()
             return self._follow()
+
+    def _settings_changed(self) -> None:
+        """Say once that the settings file changed: settings are read at start only, and
+        an edit that silently did nothing looks like a setting that does nothing."""
+        stamp = _stamp(self._settings_file)
+        if stamp != self._settings:
+            self._settings = stamp
+            log.warning("%s changed; settings are read when the server starts: restart it "
+                        "to apply them", self._settings_file)
 
     def _corpus_there(self) -> bool:
         """Whether the corpus folder is there; said once when it goes and when it is back.
@@ -276,6 +288,15 @@ class Watcher:
                               "previous one", self.folder)
             self._last_error = msg
             return False
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """Size and modification time of a file (None: there is none)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
 
 
 def _build_engine(folder: Path | str, config: dict[str, Any]):
