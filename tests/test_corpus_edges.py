@@ -234,3 +234,36 @@ def test_extensionless_files_go_through_the_same_open_checks(tmp_path):
     assert "FIFO" in reasons["NOTES"] and "outside the corpus" in reasons["LEAK"]
     assert all("4711" not in d.text for d in built.documents)
     assert corpus_changed(root, built.report.files) is False
+
+
+# -- a link to a document of the corpus ----------------------------------------
+
+def test_a_link_to_a_document_of_the_corpus_is_not_a_second_document(tmp_path):
+    """`latest.txt -> reports/2024.txt` gave the same text twice: answers cited the
+    link's name first, and its twin took a place among the answers. Now the link is
+    listed as skipped (the document is indexed under its own name), as a folder link
+    back into the corpus is walked once; a link to a file the walk leaves out (a
+    hidden folder) is still the document."""
+    root = tmp_path / "corpus"
+    (root / "reports").mkdir(parents=True)
+    (root / "reports" / "2024.txt").write_text(
+        "Report\n\nThe mill closed in 1911 after a fire destroyed the roof.\n")
+    os.symlink("reports/2024.txt", root / "latest.txt")
+    (root / ".drafts").mkdir()
+    (root / ".drafts" / "pier.txt").write_text("Pier\n\nThe pier opened in 1902.\n")
+    os.symlink(".drafts/pier.txt", root / "pier.txt")
+    app = create_app({"corpus": str(root), "poll_seconds": 0, "TESTING": True})
+    engine = app.extensions["askfiles"].engine
+    assert sorted(engine.documents) == ["pier.txt", "reports/2024.txt"]
+    assert [(s.path, s.reason) for s in engine.corpus.skipped] == \
+        [("latest.txt", "symlink to reports/2024.txt, indexed under that name")]
+    body = app.test_client().get("/api/ask?q=When+did+the+mill+close%3F&top_k=5").get_json()
+    assert body["answers"][0]["answer"] == "1911"
+    assert {a["citation"]["document"] for a in body["answers"]} == {"reports/2024.txt"}
+    assert not corpus_changed(root, engine.corpus.report.files)
+    (root / "reports" / "2024.txt").unlink()                 # the link now dangles
+    assert corpus_changed(root, engine.corpus.report.files)
+    again = open_corpus(root)
+    assert [d.id for d in again.documents] == ["pier.txt"]
+    assert [s.path for s in again.skipped] == ["latest.txt"]
+    assert "dangling" in again.skipped[0].reason

@@ -7,8 +7,8 @@ Decisions (see README, "Files that are skipped"):
   never read), unreadable files, dangling links and link loops are skipped,
   each with one logged reason, listed by ``askfiles index`` and at start-up, and
   counted in ``/healthz`` (``skipped``);
-- symlinks leaving the corpus folder (to a file or a folder) are not followed;
-  a folder link back into the corpus is walked once;
+- symlinks leaving the corpus folder (to a file or a folder) are not followed
+  (and listed: ``link_dir/``); a folder link back into the corpus is walked once;
 - a file of one 1 MB line is indexed (cut into passages spaCy accepts);
 - deep folders are indexed, the id being the relative path.
 
@@ -74,12 +74,14 @@ def make_corpus(root: Path) -> dict[str, str]:
                root / "link_out.txt")
     bad["link_out.txt"] = "outside the corpus"
     os.symlink("/etc", root / "link_dir")                # a folder outside: not walked
+    bad["link_dir/"] = "symlink to a folder outside the corpus folder (not followed; move " \
+        "or copy the folder into the corpus to index it)"
     os.symlink(".", root / "loop")                        # a folder loop: walked once
     os.symlink("b.txt", root / "a.txt")                   # a file loop
     os.symlink("a.txt", root / "b.txt")
-    bad["a.txt"] = bad["b.txt"] = "unreadable"
+    bad["a.txt"] = bad["b.txt"] = "symlink loop"
     os.symlink("nowhere.txt", root / "dangling.txt")
-    bad["dangling.txt"] = "unreadable"
+    bad["dangling.txt"] = "dangling symlink (its target 'nowhere.txt' does not exist)"
     return bad
 
 
@@ -199,6 +201,42 @@ def test_the_saved_index_reports_the_same_skips_again(odd):
     expected = set(bad) - ({"secret.txt"} if IS_ROOT else set())  # root can read it
     assert expected <= set(counts) and all(n == 1 for n in counts.values())
     assert again.corpus.report.files_reused >= len(GOOD)
+
+
+def test_every_worker_reports_the_same_skips_and_links_are_warned_once(odd, caplog):
+    """A reader of the published index (the other workers of `askfiles serve`, a
+    read-only replica) lists the same skipped files as the builder, broken links
+    included; a later build logs them at INFO, and a look finds nothing changed.
+    (Before: dangling links and loops were not in the saved fingerprints, so /healthz
+    said 'skipped: 4' or 'skipped: 1' by the worker it reached, and each rebuild
+    warned about them again.)"""
+    from askfiles.published import published_engine
+
+    root, bad, _, _, _ = odd
+    built = store.open_corpus(root)
+    reader = published_engine(root)
+    assert set(reader.corpus.skipped) == set(built.skipped)
+    assert {"a.txt", "b.txt", "dangling.txt"} <= {s.path for s in reader.corpus.skipped}
+    assert not store.corpus_changed(root, built.report.files)
+    with caplog.at_level(logging.INFO, logger="askfiles"):
+        store.open_corpus(root)
+    links = [r for r in caplog.records if r.getMessage().startswith(
+        ("skipped a.txt:", "skipped b.txt:", "skipped dangling.txt:"))]
+    assert len(links) == 3 and all(r.levelno == logging.INFO for r in links), links
+
+
+def test_a_dangling_link_whose_target_appears_is_read(tmp_path):
+    (tmp_path / "good.txt").write_text("Harbour\n\nThe harbour was rebuilt in 1887.\n")
+    os.symlink(".drafts/later.txt", tmp_path / "soon.txt")    # (a hidden folder)
+    built = store.open_corpus(tmp_path)
+    assert [s.path for s in built.skipped] == ["soon.txt"]
+    assert not store.corpus_changed(tmp_path, built.report.files)
+    (tmp_path / ".drafts").mkdir()
+    (tmp_path / ".drafts" / "later.txt").write_text("Pier\n\nThe pier was opened in 1902.\n")
+    assert store.corpus_changed(tmp_path, built.report.files)
+    again = store.open_corpus(tmp_path)
+    assert sorted(d.id for d in again.documents) == ["good.txt", "soon.txt"]
+    assert again.skipped == ()
 
 
 @pytest.mark.slow

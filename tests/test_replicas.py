@@ -317,3 +317,48 @@ def test_a_follower_waits_for_the_first_index_then_swaps_to_each_new_one(tmp_pat
     assert nlp.ANNOTATED == annotated
     assert "quay.txt" in holder.engine.documents
     assert holder.engine.ask("When was the quay at Bowmore paved?").answers[0].answer == "1871"
+
+
+def test_the_builder_waits_for_a_corpus_folder_moved_away(tmp_path, caplog):
+    """`askfiles index --watch` whose corpus folder is moved away says so once and waits
+    (before: a traceback saying 'pass --corpus DIR'); when the folder is back as a copy
+    (its lock file a new one) it takes the lease again and publishes the copy's edits."""
+    import logging
+
+    from askfiles.builder import run_builder
+    from askfiles.published import Lease
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "mill.txt").write_text("Mill\n\nThe mill at Ardmore closed in 1923.\n")
+    said: list[str] = []
+    stop = threading.Event()
+    cfg = {"corpus": str(corpus), "poll_seconds": 0.05}
+    t = threading.Thread(target=run_builder, args=(cfg, said.append, stop), daemon=True)
+
+    def wait_said(words: str) -> bool:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30:
+            if any(words in s for s in said):
+                return True
+            time.sleep(0.02)
+        return False
+
+    with caplog.at_level(logging.WARNING, logger="askfiles"):
+        t.start()
+        try:
+            assert wait_said("watching"), said
+            corpus.rename(tmp_path / "away")
+            assert wait_said("is gone"), said
+            time.sleep(0.3)
+            assert not corpus.exists()
+            shutil.copytree(tmp_path / "away", corpus)
+            (corpus / "bakery.txt").write_text("Bakery\n\nThe bakery opened in 1931.\n")
+            assert wait_said("2 documents"), said
+            assert not Lease(corpus / ".askfiles").acquire(), "the lease was not taken again"
+        finally:
+            stop.set()
+            t.join(10)
+    assert sum("is gone" in s for s in said) == 1, said
+    assert any(s == f"corpus folder {corpus} is back" for s in said), said
+    assert not [r for r in caplog.records if r.exc_info], caplog.text

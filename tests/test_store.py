@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from askfiles import cli, nlp, store
-from askfiles.store import open_corpus
+from askfiles.store import corpus_changed, open_corpus
 from docmaker import write
 
 DOC_A = """Otters of the Tamar
@@ -545,3 +545,38 @@ def test_index_version_is_saved_and_a_warm_start_hashes_no_text(tmp_path, monkey
     # An update works the version out from the texts' hashes saved in the segments.
     assert calls == [] and e4.version != e1.version
     assert e4.version == real(e4.corpus.documents)
+
+
+def test_a_file_gone_between_the_walk_and_its_read_is_not_skipped(tmp_path, monkeypatch,
+                                                                  caplog):
+    """An editor's temporary file (sed -i's sedXXXXXX, vim's 4913) or a file deleted
+    during a long build is listed by the walk and gone when read: it is simply not
+    there. (Before: 'skipped sedAb12Cd: unreadable (No such file or directory)' was
+    warned, and /healthz counted it as skipped until the next change.)"""
+    from askfiles.store import build
+
+    (tmp_path / "good.txt").write_text("Harbour\n\nThe harbour was rebuilt in 1887.\n")
+    (tmp_path / "sedAb12Cd").write_text("Harbour\n\nThe harbour was rebuilt in 1888.\n")
+    (tmp_path / "4913").write_text("")
+    real = build.corpus_paths
+
+    def walk_then_remove(root, *args, **kwargs):
+        paths = real(root, *args, **kwargs)
+        (tmp_path / "4913").unlink()               # gone before its lstat
+        return paths
+
+    real_read = build.read_file
+
+    def read_after_removal(path, *args, **kwargs):
+        if path.name == "sedAb12Cd":
+            path.unlink()                          # gone after its lstat, before its read
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(build, "corpus_paths", walk_then_remove)
+    monkeypatch.setattr(build, "read_file", read_after_removal)
+    with caplog.at_level(logging.WARNING, logger="askfiles"):
+        built = open_corpus(tmp_path)
+    assert [d.id for d in built.documents] == ["good.txt"]
+    assert built.skipped == () and not caplog.records, caplog.text
+    assert sorted(built.report.files) == ["good.txt"]
+    assert not corpus_changed(tmp_path, built.report.files)

@@ -89,6 +89,8 @@ def test_formats_from_extension_and_content_type(client, doc_id, body, ctype, st
     ("a//b.txt", MILL, None, 422, "invalid_id", "relative path"),
     (".hidden.txt", MILL, None, 422, "invalid_id", "hidden"),
     (".askfiles/manifest.json", MILL, None, 422, "invalid_id", "hidden"),
+    ("README~", MILL, None, 422, "invalid_id", "'README~' is an editor's backup"),
+    ("node_modules/pad/README.md", MILL, None, 422, "invalid_id", "never indexed"),
     ("a\\b.txt", MILL, None, 422, "invalid_id", "backslash"),
     ("x" * 300 + ".txt", MILL, None, 422, "invalid_id", "longer than 255 bytes"),
     ("photo.jpg", b"\xff\xd8\xff", None, 415, "unsupported_media_type", "'.jpg'"),

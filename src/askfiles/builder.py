@@ -44,13 +44,8 @@ def run_builder(config: dict[str, Any] | None = None, say: Callable[[str], None]
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     lease = Lease(directory)
-    if not lease.acquire(block=False):
-        say(f"another builder (pid {lease.holder() or '?'}) keeps {directory} current; "
-            "waiting until it stops")
-        while not stop.is_set() and not lease.acquire(block=False):
-            stop.wait(1.0)
-        if stop.is_set():
-            return 0
+    if not _take(lease, directory, stop, say):
+        return 0
     interval = float(cfg.get("poll_seconds") or 0) or 2.0
     try:
         built = _build(root, cfg, open_corpus, progress)
@@ -59,8 +54,22 @@ def run_builder(config: dict[str, Any] | None = None, say: Callable[[str], None]
         files = built.report.files
         del built
         last_error = ""
+        gone = False
         while not stop.wait(interval):
             try:
+                if not root.is_dir():   # moved, removed, not mounted: readers keep the index
+                    if not gone:
+                        say(f"corpus folder {root} is gone (moved, removed or not mounted?); "
+                            "readers keep the last index; waiting for it to come back")
+                    gone = True
+                    continue
+                if gone:
+                    say(f"corpus folder {root} is back")
+                    gone = False
+                if not lease.current():  # its lock file went with the folder: take it again
+                    lease.release()
+                    if not _take(lease, directory, stop, say):
+                        return 0
                 if not corpus_changed(root, files):
                     continue
                 built = _build(root, cfg, open_corpus, progress)
@@ -77,6 +86,17 @@ def run_builder(config: dict[str, Any] | None = None, say: Callable[[str], None]
     finally:
         lease.release()
     return 0
+
+
+def _take(lease, directory, stop: threading.Event, say) -> bool:
+    """Take the lease, waiting while another builder holds it; False when stopped."""
+    if lease.acquire(block=False):
+        return True
+    say(f"another builder (pid {lease.holder() or '?'}) keeps {directory} current; "
+        "waiting until it stops")
+    while not stop.is_set() and not lease.acquire(block=False):
+        stop.wait(1.0)
+    return not stop.is_set()
 
 
 def _build(root, cfg, open_corpus, progress):

@@ -49,9 +49,11 @@ class Askfiles:
 
     @property
     def folder(self) -> Path:
-        """The corpus folder."""
+        """The corpus folder (as given, made absolute: a symlink switched to another
+        folder is read where it leads now by :meth:`refresh`)."""
         report = getattr(self.engine.corpus, "report", None)
-        return Path(getattr(report, "root", None) or self.engine.config["corpus"])
+        return Path(getattr(report, "folder", None) or getattr(report, "root", None)
+                    or self.engine.config["corpus"])
 
     @property
     def skipped(self) -> tuple[Skipped, ...]:

@@ -6,6 +6,7 @@ folder, applies the size limit, and turns a file into a :class:`Document`.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -43,19 +44,58 @@ def is_cache_dir(path: Path | str) -> bool:
         return False
 
 
+# Never documents, so never walked: they would be answered as documents or skipped
+# noisily. Editors' backups (``notes.txt~``; ``README~`` would be read as text) and
+# autosaves (emacs ``#notes.txt#``), office lock files (``~$report.docx``), the
+# files Windows and macOS put in folders, folders of dependencies or bytecode
+# (``node_modules`` holds thousands of READMEs and LICENSEs), and the folders a
+# drive or a NAS keeps of its own (a Windows recycle bin holds deleted files' text).
+_JUNK_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
+_JUNK_FOLDERS = frozenset({"node_modules", "__pycache__", "$recycle.bin",
+                           "system volume information", "@eadir"})
+
+
+def left_out(name: str, folder: bool = False) -> bool:
+    """Whether a file (or ``folder``) of this name is never a document: hidden (a dot
+    name), an editor's backup or autosave, an office lock file, a system file."""
+    if name.startswith("."):
+        return True
+    if folder:
+        return name.lower() in _JUNK_FOLDERS
+    return (name.endswith("~") or name.startswith("~$") or name.lower() in _JUNK_FILES
+            or (len(name) > 2 and name[0] == "#" and name[-1] == "#"))
+
+
 def corpus_files(root: Path) -> list[Path]:
     """All files under ``root``, sorted; dot-files and dot-folders (such as the saved
-    index ``.askfiles/``) and cache folders (a CACHEDIR.TAG, as the saved index has
+    index ``.askfiles/``), editors' backups and other names :func:`left_out` says are
+    never documents, and cache folders (a CACHEDIR.TAG, as the saved index has
     wherever it lives) are left out; symlinks leaving ``root`` are not followed."""
     return [Path(p) for p in corpus_paths(root)]
 
 
-def corpus_paths(root: Path) -> list[str]:
-    """:func:`corpus_files` as strings (a ``Path`` each costs about 10 us: 1 s at 100k files)."""
+# Why a folder's files are not documents, when the user may have meant them to be.
+OUTSIDE_FOLDER = ("symlink to a folder outside the corpus folder (not followed; move or "
+                  "copy the folder into the corpus to index it)")
+
+
+def corpus_paths(root: Path, unwalked: list[tuple[str, str]] | None = None) -> list[str]:
+    """:func:`corpus_files` as strings (a ``Path`` each costs about 10 us: 1 s at 100k files).
+
+    Folders not walked that a user may have meant to be read (a link out of the
+    corpus, a folder without read permission) are added to ``unwalked`` with why."""
     root = root.resolve()
     found: list[str] = []
     seen_dirs: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+
+    def unreadable(exc: OSError) -> None:
+        # (A folder removed since its parent was listed is simply not there.)
+        if unwalked is not None and exc.filename and not isinstance(exc, FileNotFoundError) \
+                and os.fspath(exc.filename) != str(root):
+            unwalked.append((os.fspath(exc.filename),
+                             f"folder not readable ({exc.strerror or exc}; not indexed)"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
         try:
             real = os.path.realpath(dirpath)
         except OSError:
@@ -66,14 +106,16 @@ def corpus_paths(root: Path) -> list[str]:
         # A symlink loop or a link out of the corpus would walk forever or leak files.
         if real in seen_dirs or not _inside(real, root) or \
                 (real != str(root) and CACHEDIR_TAG in filenames and is_cache_dir(dirpath)):
+            if unwalked is not None and not _inside(real, root):
+                unwalked.append((dirpath, OUTSIDE_FOLDER))
             dirnames[:] = []
             continue
         seen_dirs.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not left_out(d, folder=True))
         top = real == str(root)
         for name in sorted(filenames):
             # The settings file askfiles.toml beside the documents is not one of them.
-            if not name.startswith(".") and not (top and name == "askfiles.toml"):
+            if not left_out(name) and not (top and name == "askfiles.toml"):
                 found.append(os.path.join(dirpath, name))
     return found
 
@@ -88,6 +130,19 @@ def check_link(path: Path, root: Path) -> None:
     Only for the reason shown: :func:`read_file` checks what it actually opened."""
     if path.is_symlink() and not _inside(os.path.realpath(path), root.resolve()):
         raise ValueError("symlink to a file outside the corpus folder (not followed)")
+
+
+def broken_link(path: Path | str, exc: OSError) -> str:
+    """Why a symlink whose target cannot be opened is skipped, in words."""
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (the link leads back to itself; not read)"
+    if exc.errno == errno.ENOENT:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"dangling symlink (its target {target!r} does not exist)"
+    return skip_reason(exc)
 
 
 def check_name(ident: str) -> None:

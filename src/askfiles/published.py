@@ -83,7 +83,7 @@ def load_published(folder: Path | str, config: dict[str, Any] | None = None):
     report = store.BuildReport(
         documents=len(documents), passages=len(passages), files_reused=len(files),
         passages_reused=len(passages), skipped=skipped, index_dir=str(directory),
-        root=str(root.resolve()), files=files,
+        root=str(root.resolve()), folder=os.path.abspath(root), files=files,
         version=(saved.manifest.get("index_version")
                  if isinstance(saved.manifest.get("index_version"), str) else None),
         seconds=time.perf_counter() - t0)
@@ -137,6 +137,20 @@ class Lease:
     @property
     def held(self) -> bool:
         return self.fd is not None
+
+    def current(self) -> bool:
+        """Whether the lock file held is still the one at its path.
+
+        A corpus folder moved away (or removed, or replaced by a copy) under a
+        running builder takes the lock file with it: the lease then excludes no
+        one, and another process taking the lock file now there builds too."""
+        if self.fd is None or self.fd < 0:
+            return self.fd is not None
+        try:
+            held, there = os.fstat(self.fd), os.stat(self.directory / LEASE)
+        except OSError:
+            return False
+        return (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino)
 
     def acquire(self, block: bool = False) -> bool:
         """Take the lease; False when another process holds it (``block``: wait for it)."""

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import load_config
+from .config import CONFIG_FILE, load_config
 from .holder import EngineHolder
 from .observe import describe_change
 from .store import corpus_changed
@@ -65,6 +65,9 @@ class Watcher:
         self._thread: threading.Thread | None = None
         self._files = self._baseline()
         self._last_error = ""
+        self._gone = False        # the corpus folder was missing at the last look
+        self._settings_file = Path(self.config.get("config") or self.folder / CONFIG_FILE)
+        self._settings = _stamp(self._settings_file)
         self.pid = os.getpid()
         self.polls = 0
         self.rebuilds = 0
@@ -101,7 +104,12 @@ class Watcher:
 
             self._lease = Lease(self._directory)
         if self._lease.held:
-            return True
+            if self._lease.current():
+                return True
+            log.warning("the builder lease in %s is not the one this process held (the "
+                        "folder was moved, removed or replaced); this process (pid %d) "
+                        "takes it again or follows", self._directory, os.getpid())
+            self._lease.release()
         try:
             taken = self._lease.acquire(block=False)
         except OSError as exc:   # an index folder we cannot write: we cannot build either
@@ -164,9 +172,38 @@ class Watcher:
         """Look once; rebuild (or load what the builder published) and swap when
         the corpus (or the manifest) changed. True when swapped."""
         with self.lock:  # a write through the API may rebuild at the same time
+            if self.mode != "follow" and not self._corpus_there():
+                # Nothing to build from; taking the lease would make the folder again.
+                return self._follow() if self.mode == "auto" else False
             if self._builds():
+                self._settings_changed()
                 return self._check()
             return self._follow()
+
+    def _settings_changed(self) -> None:
+        """Say once that the settings file changed: settings are read at start only, and
+        an edit that silently did nothing looks like a setting that does nothing."""
+        stamp = _stamp(self._settings_file)
+        if stamp != self._settings:
+            self._settings = stamp
+            log.warning("%s changed; settings are read when the server starts: restart it "
+                        "to apply them", self._settings_file)
+
+    def _corpus_there(self) -> bool:
+        """Whether the corpus folder is there; said once when it goes and when it is back.
+
+        While it is gone (moved, removed, a share not mounted) the last index is
+        served and nothing is built or written."""
+        there = os.path.isdir(self.folder)
+        if not there and not self._gone:
+            engine = self.holder.engine
+            log.warning("corpus folder %s is gone (moved, removed or not mounted?); still "
+                        "answering from the last index (%d documents) until it is back",
+                        self.folder, len(getattr(engine, "documents", ()) or ()))
+        elif there and self._gone:
+            log.info("corpus folder %s is back; looking at it again", self.folder)
+        self._gone = not there
+        return there
 
     def settle(self, timeout: float = 120.0) -> bool:
         """Bring the live engine up to the corpus as it is now (after a write through
@@ -253,6 +290,15 @@ class Watcher:
             return False
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """Size and modification time of a file (None: there is none)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
 def _build_engine(folder: Path | str, config: dict[str, Any]):
     from .engine import Engine
 
@@ -285,7 +331,8 @@ def ensure_watcher(app) -> Watcher | None:
         if float(settings.get("poll_seconds") or 0) <= 0:
             return None
         report = getattr(getattr(holder.engine, "corpus", None), "report", None)
-        folder = getattr(report, "root", None) or settings["corpus"]
+        folder = (getattr(report, "folder", None) or getattr(report, "root", None)
+                  or settings["corpus"])
         mode = ("follow" if settings.get("read_only")
                 else app.extensions.get("askfiles.watch_mode", "build"))
         w = start_watcher(holder, folder, settings, mode)

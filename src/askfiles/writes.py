@@ -23,6 +23,7 @@ from flask import Blueprint, current_app, jsonify, request
 from . import formats, observe
 from .api import holder, read_body, settings
 from .errors import ApiError, error_response
+from .load import left_out
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +85,14 @@ def check_id(doc_id: str) -> list[str]:
     if any(ord(c) < 32 or c == "\x7f" for c in doc_id) or "\\" in doc_id:
         raise bad("it holds control characters or a backslash")
     parts = doc_id.split("/")
-    for part in parts:
+    for k, part in enumerate(parts):
         if part in ("", ".", ".."):
             raise bad("it must be a relative path without empty, '.' or '..' parts")
         if part.startswith("."):
             raise bad("names starting with '.' are hidden and never indexed")
+        if left_out(part, folder=k < len(parts) - 1):
+            raise bad(f"{part!r} is an editor's backup, a lock or system file or a "
+                      "dependency folder, never indexed")
         if len(part.encode("utf-8")) > MAX_SEGMENT_BYTES:
             raise bad(f"a name is longer than {MAX_SEGMENT_BYTES} bytes")
     if ":" in parts[0] and os.name == "nt":  # pragma: no cover - drive letters

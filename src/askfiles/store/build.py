@@ -16,8 +16,8 @@ import numpy as np
 
 from .. import split
 from ..config import load_config
-from ..load import (Skipped, check_file, check_link, check_name, check_regular, check_root,
-                    corpus_paths, document_of, read_file, shown_id, skip_reason)
+from ..load import (Skipped, broken_link, check_file, check_link, check_name, check_regular,
+                    check_root, corpus_paths, document_of, read_file, shown_id, skip_reason)
 from ..records import Annotation, Document
 from . import derive
 from .derive import Progress, SegmentWriter
@@ -68,6 +68,9 @@ class BuildReport:
     seconds: float = 0.0
     index_dir: str | None = None
     root: str | None = None                     # the corpus folder, resolved
+    # ... and as given, absolute but not resolved: a corpus path that is a symlink
+    # switched to another folder (ln -sfn v2 current) is looked at where it leads now.
+    folder: str | None = None
     saved: bool = False
     rebuilt: str | None = None                  # why the saved index was not used
     moved_from: str | None = None               # the corpus the saved index was built for
@@ -136,7 +139,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     t0 = time.perf_counter()
     sig = signatures(cfg)
     report = BuildReport(index_dir=str(directory) if directory else None,
-                         root=str(root.resolve()))
+                         root=str(root.resolve()), folder=os.path.abspath(root))
     old = Saved.empty()
     if directory is not None:
         try:
@@ -163,7 +166,8 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
     # 1. Files: unchanged documents stay where they are, the rest go to new segments.
     view = old.view
     old_docs = {d.id: i for i, d in enumerate(view.documents)}
-    paths = corpus_paths(root)             # strings: a Path is made only for a file read
+    unwalked: list[tuple[str, str]] = []
+    paths = corpus_paths(root, unwalked)   # strings: a Path is made only for a file read
     files: dict[str, dict[str, Any]] = {}
     # The live documents in corpus order, as ints (not a tuple each): i >= 0 is row i
     # of the old live list, -1 - j the j-th new document, at new_live[j].
@@ -207,6 +211,7 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
 
     old_files = old.files
     rehashed: list[tuple[str, int]] = []
+    listed: set[str] | None = None         # the paths, made a set at the first link met
     for k, path in enumerate(paths):
         rel = id_of(path)
         now = time.time_ns()
@@ -223,10 +228,29 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         try:
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):   # (one system call for a plain file, not two)
-                st = os.stat(path)
+                try:
+                    st = os.stat(path)
+                except OSError as exc:     # dangling or a loop: fingerprinted as a link,
+                    reason = broken_link(path, exc)   # so every reader lists it, and it
+                    _skip(skipped, rel, reason, seen=old.files)   # is warned about once
+                    files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                  "checked_ns": now, "skip": reason, "link": True}
+                    continue
                 check_link(Path(path), root)
+                # A link to a document the walk lists too would answer everything twice
+                # (the link's name cited first); a folder link is walked once likewise.
+                if listed is None:
+                    listed = set(paths)
+                twin = os.path.realpath(path)
+                if twin != path and twin in listed:
+                    raise ValueError(f"symlink to {id_of(twin)}, indexed under that name")
             check_regular(st.st_mode)
             check_file(path, st.st_size, max_bytes)
+        # Removed since the walk (an editor's temporary file; a file deleted during a
+        # long build): not there any more, so neither skipped nor warned about.
+        except FileNotFoundError:
+            log.debug("%s: gone since the walk", rel)
+            continue
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
             if not isinstance(exc, OSError):
@@ -251,10 +275,16 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
         # Read (the file is new, changed, or its fingerprint could not vouch for it).
         try:
             data = read_file(Path(path), root, max_bytes, real_root)
+        except FileNotFoundError:
+            log.debug("%s: gone since the walk", rel)
+            continue
         except (OSError, ValueError) as exc:
             _skip(skipped, rel, skip_reason(exc), seen=old.files)
+            # chmod, chown or setfacl change the ctime, not the size or mtime: a file
+            # made readable again is noticed by its ctime.
             files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                          "checked_ns": now, "skip": skip_reason(exc)}
+                          "ctime_ns": st.st_ctime_ns, "checked_ns": now,
+                          "skip": skip_reason(exc)}
             continue
         report.files_read += 1
         sha = hashlib.sha256(data).hexdigest()
@@ -279,7 +309,12 @@ def _build(root: Path, cfg: dict[str, Any], directory: Path | None,
             last_tick = time.perf_counter()
             progress({"phase": "read", "files": k + 1, "total_files": len(paths)})
     flush()
-    report.files_removed = sum(1 for rel in old.files if rel not in files)
+    for path, reason in unwalked:   # listed and fingerprinted as "folder/", so that every
+        rel = shown_id(id_of(path)) + "/"   # reader lists it and it is warned about once
+        _skip(skipped, rel, reason, seen=old.files)
+        files[rel] = {"checked_ns": time.time_ns(), "skip": reason, "folder": True}
+    report.files_removed = sum(1 for rel, e in old.files.items() if rel not in files
+                               and not (isinstance(e, dict) and e.get("folder")))
     at = np.asarray(order, dtype=np.int64)
     live_arr = np.zeros((len(at), 2), dtype=np.int64)
     kept = at >= 0

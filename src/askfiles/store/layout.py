@@ -110,7 +110,7 @@ class Saved:
     manifest: dict[str, Any]
     segments: list[Segment]                   # every segment the manifest lists
     view: View                                # their live documents, as the engine reads them
-    files: dict[str, dict[str, Any]]          # id -> size, mtime_ns, sha256[, skip]
+    files: dict[str, dict[str, Any]]   # id -> size, mtime_ns, sha256[, skip, ctime_ns, link]
     strings: list[str] = field(default_factory=list)
     vocab: list[str] = field(default_factory=list)
     moved_from: str | None = None             # the corpus it was built for, when not this one

@@ -38,9 +38,11 @@ def file_changed(path: Path | str, entry: dict[str, Any] | None, st: os.stat_res
 
     Updates ``entry["checked_ns"]`` when a racy file turns out unchanged.
     """
-    if entry is None or entry.get("size") != st.st_size or \
-            entry.get("mtime_ns") != st.st_mtime_ns:
+    if entry is None or entry.get("link") or entry.get("size") != st.st_size or \
+            entry.get("mtime_ns") != st.st_mtime_ns:   # ("link": it was broken, now opens)
         return True
+    if entry.get("ctime_ns", st.st_ctime_ns) != st.st_ctime_ns:   # could not be read:
+        return True                                  # its permissions may have changed
     if _racy(entry) and entry.get("sha256"):
         now = time.time_ns()
         try:
@@ -70,18 +72,42 @@ def corpus_changed(folder: Path | str, files: dict[str, dict[str, Any]]) -> bool
     id_of = _id_of(root)
     # Paths as strings: a Path object per file made a watcher's look at 100k files
     # take 1.05 s of CPU (half a core at the 2 s poll).
-    for path in corpus_paths(root):
+    unwalked: list[tuple[str, str]] = []
+    for path in corpus_paths(root, unwalked):
         rel = shown_id(id_of(path))
         try:
             st = os.stat(path)
         except OSError:
-            if rel in files:
+            entry = files.get(rel)
+            if entry is None:   # a new broken link is a change; a file gone since the
+                if os.path.islink(path):   # walk, or one we may not look at, is not
+                    return True
+                continue
+            if not _same_broken_link(path, entry):
                 return True
+            seen += 1
             continue
         seen += 1
         if file_changed(path, files.get(rel), st):
             return True
+    for path, reason in unwalked:     # a folder not walked, fingerprinted as "folder/"
+        entry = files.get(shown_id(id_of(path)) + "/")
+        if not isinstance(entry, dict) or entry.get("skip") != reason:
+            return True
+        seen += 1
     return seen != len(files)
+
+
+def _same_broken_link(path: str, entry: dict[str, Any]) -> bool:
+    """Whether a path that cannot be opened is the broken symlink fingerprinted as
+    ``entry`` (False: it was a file, or is gone since the walk)."""
+    if not entry.get("link"):
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns
 
 
 def _skip(skipped: list[Skipped], rel: str, reason: str, known: bool = False,
