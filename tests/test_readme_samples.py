@@ -33,3 +33,49 @@ def test_the_api_sample_is_what_the_api_answers(seed_engine):
     for body in (got, shown):
         body.pop("took_ms")               # differs from run to run, as the README says
     assert got == shown
+
+
+def _table(heading: str) -> list[list[str]]:
+    """The cells of the README table whose header row starts with ``heading``."""
+    text = readme()
+    start = text.index(heading)
+    rows = text[start:text.index("\n\n", start)].splitlines()[2:]
+    return [[cell.strip() for cell in row.strip().strip("|").split(" | ")] for row in rows]
+
+
+def _codes(cell: str) -> list[str]:
+    return re.findall(r"`([a-z_]+)`", cell)
+
+
+def _sent_error_codes() -> set[tuple[int, str]]:
+    """(status, code) of every JSON error askfiles and its gunicorn can send."""
+    from askfiles import errors, serve
+
+    src = ROOT / "src" / "askfiles"
+    found = set()
+    for path in src.rglob("*.py"):
+        for m in re.finditer(r'(?:ApiError|error_response)\(\s*(\d{3}),\s*"([a-z_]+)"',
+                             path.read_text(encoding="utf-8")):
+            found.add((int(m.group(1)), m.group(2)))
+    api = (src / "api.py").read_text(encoding="utf-8")     # 422 f"{name}_out_of_range"
+    assert 'f"{name}_out_of_range"' in api
+    found |= {(422, f"{name}_out_of_range") for name in re.findall(r'_paging\("(\w+)"', api)}
+    found |= {(status, code) for status, (code, _) in serve.GUNICORN_ERRORS.items()}
+    # Werkzeug raises no 422 itself, and askfiles raises its own 422s as ApiError.
+    found |= {(s, c) for s, c in errors.HTTP_CODES.items() if s != 422}
+    return found
+
+
+def test_the_error_table_lists_every_error_code():
+    """Each (status, code) the server can send is in the README's error table, and the
+    table lists no other (read_only and gunicorn's 431 were missing)."""
+    listed = set()
+    for status_cell, code_cell, _ in _table("| status | code | when |"):
+        statuses = [int(s) for s in status_cell.split(",")]
+        codes = _codes(code_cell)
+        pairs = zip(statuses, codes) if len(statuses) == len(codes) else \
+            ((s, c) for s in statuses for c in codes)
+        listed |= set(pairs)
+    sent = _sent_error_codes()
+    assert sent - listed == set(), "sent but not in the README's table"
+    assert listed - sent == set(), "in the README's table but never sent"
