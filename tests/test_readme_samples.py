@@ -79,3 +79,15 @@ def test_the_error_table_lists_every_error_code():
     sent = _sent_error_codes()
     assert sent - listed == set(), "sent but not in the README's table"
     assert listed - sent == set(), "in the README's table but never sent"
+
+
+def test_the_metrics_table_lists_every_metric():
+    """The README's metrics table names each metric askfiles defines, as /metrics shows
+    it, and no other (askfiles_passages_annotated_total was missing)."""
+    from askfiles import observe
+
+    defined = {m._name + ("_total" if m._type == "counter" else "")
+               for m in vars(observe.metrics()).values()}
+    listed = {name for row in _table("| metric | what |")
+              for name in re.findall(r"`(askfiles_\w+)", row[0])}
+    assert defined == listed
