@@ -91,3 +91,36 @@ def test_the_metrics_table_lists_every_metric():
     listed = {name for row in _table("| metric | what |")
               for name in re.findall(r"`(askfiles_\w+)", row[0])}
     assert defined == listed
+
+
+def test_the_endpoint_table_matches_the_routes(seed_engine):
+    """The JSON API table lists each method and path the app routes, and no other."""
+    app = create_app({"engine": seed_engine, "TESTING": True, "poll_seconds": 0})
+    routed = {(method, re.sub(r"<[^>]*>", "<id>", rule.rule))
+              for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/") or rule.rule in ("/healthz", "/metrics")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    listed = set()
+    for row in _table("| method and path | what it returns |"):
+        m = re.match(r"`([A-Z]+) (/[^`?\s]*)", row[0])
+        assert m, row[0]
+        listed.add((m.group(1), m.group(2)))
+    assert routed == listed
+
+
+def test_the_command_synopsis_shows_every_option():
+    """The Command line section's synopsis names each command and its options, as the
+    parser has them (--config and -v, which every command takes, are said below it)."""
+    import argparse
+
+    block = re.search(r"## Command line\n\n```\n(.*?)```", readme(), re.S).group(1)
+    shown: dict[str, set[str]] = {}
+    for line in block.splitlines():
+        command = line.split()[1]
+        shown.setdefault(command, set()).update(re.findall(r"--[a-z-]+", line.split("#")[0]))
+    sub = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
+    options = {name: {o for a in p._actions for o in a.option_strings if o.startswith("--")}
+               - {"--help", "--verbose", "--config"}
+               for name, p in sub.choices.items()}
+    assert shown == options
+    assert "--config FILE" in readme() and "`-v`" in readme()
