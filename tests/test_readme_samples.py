@@ -154,3 +154,13 @@ def test_every_readme_table_row_has_its_header_cells():
         if header is None:
             header = cells
         assert cells == header, f"README.md:{n}: {cells} cells under a header of {header}"
+
+
+def test_the_python_api_types_are_the_exports():
+    """The Types paragraph names each class askfiles exports (askfiles.NoMatch was not)."""
+    import askfiles
+
+    para = re.search(r"\*\*Types\.\*\*(.*?)\n\n|\*\*Types\.\*\*(.*?)\n- ", readme(), re.S)
+    named = set(re.findall(r"`askfiles\.([A-Z]\w*)`", para.group(0)))
+    exported = {n for n in askfiles.__all__ if n[0].isupper()}
+    assert named == exported
