@@ -161,6 +161,19 @@ def test_the_readme_shows_the_settings_table():
     assert settings_table() in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+def test_the_settings_table_shows_every_value_in_markdown():
+    """An empty default printed as `` (two backticks on the page, no code span), and
+    <id> and <token> of a help taken for HTML tags (not shown at all), read wrong."""
+    import re
+
+    from askfiles.config import settings_table
+
+    table = settings_table()
+    assert "``" not in table
+    outside_code = re.sub(r"`[^`]*`", "", table)
+    assert not re.search(r"<[A-Za-z/!]", outside_code), outside_code
+
+
 def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["ask", "When?", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "cannot read the config file" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """Odd corpus files: the engine starts, answers from the good files, reports each bad one once.
 
-Decisions (see README, "Files that are skipped"):
+Decisions (see README, "Hardening", "Odd corpus files"):
 
 - empty or blank files, binary files (NUL bytes), text that is not valid UTF-8,
   unsupported types, files over ``ASKFILES_MAX_FILE_MB`` (checked with ``stat``,

@@ -223,5 +223,8 @@ def load_config(overrides: dict[str, Any] | None = None,
 def settings_table() -> str:
     """Markdown table of all settings, for the README."""
     rows = ["| variable | default | values | what it does |", "|---|---|---|---|"]
-    rows += [f"| `{s.env}` | `{s.default}` | {s.values} | {s.help} |" for s in SETTINGS]
+    # An empty default as a word: "``" is no code span in Markdown, it shows two backticks;
+    # and "<token>" in a help would be taken for an HTML tag and not shown at all.
+    rows += [f"| `{s.env}` | {f'`{s.default}`' if s.default != '' else 'empty'} | {s.values} "
+             f"| {s.help.replace('<', '&lt;').replace('>', '&gt;')} |" for s in SETTINGS]
     return "\n".join(rows)

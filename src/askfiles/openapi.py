@@ -16,25 +16,32 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 ERROR_TEXT = {
-    400: "Malformed JSON, a missing field or a field of the wrong type.",
+    400: "Malformed JSON, a missing or unknown field, or a field or parameter of the "
+         "wrong type.",
     404: "Unknown document or route.",
-    405: "Method not allowed.",
-    413: "Request body larger than the limit (ASKFILES_MAX_BODY_BYTES).",
-    415: "Content-Type is not application/json.",
-    422: "Empty or too long question, top_k outside 1..20, a documents pattern that "
-         "matches nothing, or (batch) a bad item, named by its index.",
+    405: "Method not allowed (the Allow header lists the methods).",
+    413: "Request body larger than the limit (ASKFILES_MAX_BODY_BYTES; a batch 100 times "
+         "that; a PUT ASKFILES_MAX_FILE_MB).",
+    415: "Content-Type is not application/json; for a PUT, a file type askfiles does not "
+         "read, or a Content-Type that does not fit the id's extension.",
+    422: "A well-formed request with a bad value: an empty or too long question, top_k "
+         "outside 1..20, a documents pattern that matches nothing, (batch) a bad item, "
+         "named by its index, limit or offset out of range, or (PUT, DELETE) an id that "
+         "cannot be written or a file that cannot be indexed.",
     500: "Unexpected server error.",
     401: "Writes need Authorization: Bearer <ASKFILES_API_TOKEN>.",
-    403: "Writes are not enabled (ASKFILES_API_TOKEN is not set on the server).",
+    403: "Writes are not enabled (ASKFILES_API_TOKEN is not set on the server: "
+         "writes_disabled), or the server is a read-only replica (read_only).",
     414: "Request line over 8190 bytes (send a long question with POST).",
     429: "Rate limit (ASKFILES_RATE_LIMIT) reached; see Retry-After.",
 }
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    """Responses for these error statuses, 429 (rate limit) and 500 as the default."""
+def _errors(*statuses: int, limited: bool = True) -> dict[str, Any]:
+    """Responses for these error statuses, 429 where the rate limit applies (every path
+    under /api/, not /healthz) and 500 as the default."""
     out: dict[str, Any] = {str(s): {"$ref": f"#/components/responses/E{s}"}
-                           for s in sorted({*statuses, 429})}
+                           for s in sorted({*statuses, *([429] if limited else [])})}
     out["default"] = {"$ref": "#/components/responses/E500"}
     return out
 
@@ -185,12 +192,14 @@ SCHEMAS: dict[str, Any] = {
     },
     "Health": {
         "type": "object",
-        "required": ["status", "documents", "passages"],
+        "required": ["status", "documents", "passages", "index_version", "skipped"],
         "properties": {
             "status": {"type": "string", "const": "ok"},
             "documents": {"type": "integer", "minimum": 0},
             "passages": {"type": "integer", "minimum": 0},
-            "index_version": {"type": "string"},
+            "index_version": {"type": "string", "description": "Changes with the corpus."},
+            "skipped": {"type": "integer", "minimum": 0,
+                        "description": "Corpus files not indexed (askfiles index lists why)."},
         },
     },
     "Error": {
@@ -320,7 +329,7 @@ def spec() -> dict[str, Any]:
                 "get": {
                     "operationId": "health", "summary": "Ready check.",
                     "responses": {"200": _json(_ref("Health"), "The index is ready."),
-                                  **_errors(405)},
+                                  **_errors(405, limited=False)},
                 },
             },
         },
