@@ -650,3 +650,68 @@ def test_a_sentence_long_title_is_cut_on_the_pages(tmp_path):
     for part in (listed, heading.split("</h1>")[0]):
         assert first.strip() not in part
         assert "the telegraph operator The identifier…" in part
+
+
+# -- accessibility of the pages (the browser checks are in test_browser.py) ---------
+
+def headings(page: str) -> list[tuple[int, str]]:
+    """The page's headings as a screen reader lists them: (level, text)."""
+    from html.parser import HTMLParser
+
+    class Outline(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found: list[list] = []
+            self.level = 0
+
+        def handle_starttag(self, tag, attrs):
+            if re.fullmatch(r"h[1-6]", tag):
+                self.level = int(tag[1])
+                self.found.append([self.level, ""])
+
+        def handle_endtag(self, tag):
+            if re.fullmatch(r"h[1-6]", tag):
+                self.level = 0
+
+        def handle_data(self, data):
+            if self.level:
+                self.found[-1][1] += data
+
+    outline = Outline()
+    outline.feed(page)
+    return [(level, " ".join(text.split())) for level, text in outline.found]
+
+
+A11Y_PAGES = [
+    ("/", 200),
+    ("/?q=When+did+Cairncross+marry%3F", 200),
+    ("/?q=Who+won+the+World+Cup%3F", 200),
+    ("/?q=" + "a" * 1001, 422),
+    ("/?q=When%3F&documents=zzz", 422),
+    ("/documents", 200),
+    (f"/documents/{DOC}?start=1021&end=1037", 200),
+    (f"/documents/{DOC}?start=99999&end=100000", 200),
+    ("/documents/nope.txt", 404),
+    ("/nope", 404),
+]
+
+
+@pytest.mark.parametrize("url,status", A11Y_PAGES)
+def test_every_page_has_one_h1_first_and_no_skipped_heading_level(client, url, status):
+    """Accessibility audit: the question page (the form, an answer, no answer, a refused
+    question) had no h1 at all, so a screen reader's heading list began at "Answer" and
+    "Jump to h1" found nothing. Every page now has exactly one h1, before any other
+    heading, and no level is skipped (h1 then h2, never h1 then h3)."""
+    resp = client.get(url)
+    assert resp.status_code == status
+    found = headings(resp.get_data(as_text=True))
+    assert [level for level, _ in found].count(1) == 1, found
+    assert found[0][0] == 1, found
+    for (before, _), (after, text) in zip(found, found[1:]):
+        assert after <= before + 1, f"h{before} then h{after} ({text!r}) on {url}"
+
+
+def test_the_question_pages_h1_is_the_question_box_label(client):
+    page = client.get("/?q=When+did+Cairncross+marry%3F").get_data(as_text=True)
+    assert headings(page)[:2] == [(1, "Ask a question about the documents"), (2, "Answer")]
+    assert '<h1><label for="q">Ask a question about the documents</label></h1>' in page
