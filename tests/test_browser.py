@@ -248,3 +248,47 @@ def test_citation_numbers_never_break_across_lines_on_a_phone(browser, base_url,
     assert page.locator(".answer.passage").count() > 0
     assert not broken, broken
     context.close()
+
+
+# -- accessibility audit: keyboard, focus, contrast, reflow -----------------------------
+
+def _focused(page) -> dict:
+    return page.evaluate("""() => { const e = document.activeElement;
+        return {tag: e.tagName.toLowerCase(), id: e.id, text: e.innerText.trim(),
+                href: e.getAttribute('href')}; }""")
+
+
+@pytest.mark.parametrize("width", [1100, 375], ids=["laptop", "phone"])
+def test_after_asking_focus_is_on_the_result_and_tab_reaches_its_citation(
+        browser, base_url, seed_engine, width):
+    """Accessibility audit: after Enter the new page started with focus at the top, so a
+    keyboard user tabbed past the skip link, the brand, Documents, API, the box and the
+    button (seven presses) to reach the answer's citation, and a screen reader started
+    reading at the header again. Focus now starts on the result's heading: a screen
+    reader reads on from the answer, and the first Tab is the citation link. With no
+    answer, focus is on "No answer found"."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.goto(base_url + "/")
+    page.wait_for_function("document.activeElement.id === 'q'")   # the box has autofocus
+    page.keyboard.type("When did Cairncross marry?")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/?q=When+did+Cairncross+marry%3F")
+    assert _focused(page)["id"] == "results-h"
+    assert _focused(page)["text"].lower() == "answer"
+    assert _in_viewport(page, "#results-h")
+    page.keyboard.press("Tab")
+    c = seed_engine.ask("When did Cairncross marry?").answers[0].citation
+    assert _focused(page)["href"] == c.url
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/documents/**start={c.start}&end={c.end}#answer")
+    # the document view: focus is on the highlighted span itself
+    assert _focused(page) == {"tag": "mark", "id": "answer", "text": "1952", "href": None}
+
+    page.goto(base_url + "/")
+    page.wait_for_function("document.activeElement.id === 'q'")
+    page.keyboard.type("Who won the World Cup?")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/?q=Who+won+the+World+Cup%3F")
+    assert _focused(page)["text"] == "No answer found"
+    context.close()
