@@ -267,10 +267,12 @@ def test_after_asking_focus_is_on_the_result_and_tab_reaches_its_citation(
     reading at the header again. Focus now starts on the result's heading: a screen
     reader reads on from the answer, and the first Tab is the citation link. With no
     answer, focus is on "No answer found"."""
+    from playwright.sync_api import expect
+
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     page.goto(base_url + "/")
-    page.wait_for_function("document.activeElement.id === 'q'")   # the box has autofocus
+    expect(page.locator("#q")).to_be_focused()   # the box has autofocus
     page.keyboard.type("When did Cairncross marry?")
     page.keyboard.press("Enter")
     page.wait_for_url("**/?q=When+did+Cairncross+marry%3F")
@@ -286,9 +288,25 @@ def test_after_asking_focus_is_on_the_result_and_tab_reaches_its_citation(
     assert _focused(page) == {"tag": "mark", "id": "answer", "text": "1952", "href": None}
 
     page.goto(base_url + "/")
-    page.wait_for_function("document.activeElement.id === 'q'")
+    expect(page.locator("#q")).to_be_focused()
     page.keyboard.type("Who won the World Cup?")
     page.keyboard.press("Enter")
     page.wait_for_url("**/?q=Who+won+the+World+Cup%3F")
     assert _focused(page)["text"] == "No answer found"
+    context.close()
+
+
+def test_a_refused_question_puts_focus_on_the_box_described_by_the_error(browser, base_url):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(base_url + "/?q=" + "a" * 1001)
+    box = page.get_by_role("searchbox", name="Ask a question about the documents")
+    expect(box).to_be_focused()
+    expect(box).to_have_accessible_description(
+        "Your question has 1001 characters; the limit is 1000. Please shorten it. You get "
+        "the exact answer, the sentence it comes from, and a link to the place in the document.")
+    assert box.get_attribute("aria-invalid") == "true"
+    assert page.title().startswith("Error: ")
     context.close()

@@ -715,3 +715,49 @@ def test_the_question_pages_h1_is_the_question_box_label(client):
     page = client.get("/?q=When+did+Cairncross+marry%3F").get_data(as_text=True)
     assert headings(page)[:2] == [(1, "Ask a question about the documents"), (2, "Answer")]
     assert '<h1><label for="q">Ask a question about the documents</label></h1>' in page
+
+
+def field_tag(page: str, field_id: str) -> str:
+    return re.search(rf'<(?:input|select) id="{field_id}"[^>]*>', page).group(0)
+
+
+def test_a_refused_question_marks_the_box_and_says_error_in_the_title(client):
+    """Accessibility audit: a question over the limit came back with the error in a
+    paragraph after the form, tied to nothing: the box was not marked invalid, its
+    description did not include the error, focus was not on it, and the tab title read
+    like an answer page's. Now the box is focused, aria-invalid, described by the error
+    (then the help), and the title starts with "Error:"."""
+    resp = client.get("/", query_string={"q": "a" * 1001})
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    box = field_tag(page, "q")
+    assert 'aria-invalid="true"' in box and "autofocus" in box
+    assert 'aria-describedby="problem q-help"' in box
+    assert '<p id="problem" class="notice" role="alert">Your question has 1001 characters' in page
+    assert page.split("<title>")[1].startswith("Error: aaaa")
+    # an answered question is not an error, and its box is left alone
+    page = client.get("/?q=When+did+Cairncross+marry%3F").get_data(as_text=True)
+    box = field_tag(page, "q")
+    assert "aria-invalid" not in box and "autofocus" not in box
+    assert 'aria-describedby="q-help"' in box and 'id="problem"' not in page
+    assert page.split("<title>")[1].startswith("When did Cairncross marry?")
+
+
+def test_a_scope_matching_nothing_marks_the_search_in_menu(odd_engine):
+    client = create_app({"engine": odd_engine, "TESTING": True}).test_client()
+    page = client.get("/?q=When&documents=zzz").get_data(as_text=True)
+    menu = field_tag(page, "documents")
+    assert 'aria-invalid="true"' in menu and 'aria-describedby="problem"' in menu
+    assert "autofocus" in menu
+    box = field_tag(page, "q")
+    assert "aria-invalid" not in box and "autofocus" not in box
+    assert page.split("<title>")[1].startswith("Error: When · askfiles")
+
+
+def test_a_scope_matching_nothing_without_a_menu_describes_the_box(client):
+    """One document, so no "Search in" menu: the box is focused and described by the
+    error, but not marked invalid (the question itself is fine)."""
+    page = client.get("/?q=When&documents=zzz").get_data(as_text=True)
+    box = field_tag(page, "q")
+    assert "autofocus" in box and 'aria-describedby="problem q-help"' in box
+    assert "aria-invalid" not in box
