@@ -384,3 +384,38 @@ def test_highlights_and_muted_text_meet_wcag_aa_contrast(browser, base_url, seed
             low.append((sel, round(ratio, 2), need))
     assert not low, low
     context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_box_menu_and_every_focus_ring_stand_out_3_to_1(browser, multi_url, scheme):
+    """Accessibility audit (WCAG 1.4.11, non-text contrast): the question box's and the
+    "Search in" menu's borders (--line, #e3e0d8 on white) had 1.3:1 against the page, so
+    the box's edge, the one thing showing where to type, was barely there. Each needs
+    3:1 against what is behind it; so does every focus ring (checked on each control
+    reached with Tab, and on the box, whose focus shows as its border)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(multi_url + "/?q=When+did+the+mill+close%3F")
+    low = []
+    for sel in ("#q", "#documents"):
+        c = page.eval_on_selector(sel, _COLOURS)
+        if contrast(c["border"], c["behind"]) < 3:
+            low.append((sel, "border", c["border"], c["behind"]))
+    seen = set()
+    for _ in range(40):   # round the page once (focus starts on the result)
+        page.keyboard.press("Tab")
+        info = page.evaluate("""() => { const e = document.activeElement;
+            return e === document.body ? null : e.tagName + '#' + e.id + '.' + e.className
+                + ' ' + (e.innerText || '').slice(0, 30) + ' ' + e.getAttribute('href'); }""")
+        if info is None:
+            continue
+        if info in seen:
+            break
+        seen.add(info)
+        c = page.evaluate(f"({_COLOURS})(document.activeElement)")
+        ring = c["border"] if info.startswith("INPUT") else c["outline"]
+        if contrast(ring, c["behind"]) < 3:
+            low.append((info, "focus", ring, c["behind"]))
+    assert len(seen) >= 8, seen   # skip link, header, box, menu, button, answers, JSON
+    assert not low, low
+    context.close()
