@@ -419,3 +419,23 @@ def test_the_box_menu_and_every_focus_ring_stand_out_3_to_1(browser, multi_url, 
     assert len(seen) >= 8, seen   # skip link, header, box, menu, button, answers, JSON
     assert not low, low
     context.close()
+
+
+def test_the_box_shows_focus_in_forced_colours(browser, base_url):
+    """Accessibility audit: the question box showed focus by its border colour and a
+    box-shadow, with `outline: none`. In forced colours (Windows High Contrast) the
+    shadow is dropped and borders take the system colour, so the focused box looked
+    exactly like the unfocused one. It now has a transparent outline, which forced
+    colours draw in the system colour; other controls keep their real outline."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800},
+                                  forced_colors="active")
+    page = context.new_page()
+    page.goto(base_url + "/")
+    ring = page.evaluate("""() => { const e = document.querySelector('#q'); e.focus();
+        const s = getComputedStyle(e);
+        return [document.activeElement.id, s.outlineStyle, s.outlineColor,
+                parseFloat(s.outlineWidth)]; }""")
+    assert ring[0] == "q"
+    assert ring[1] != "none" and ring[3] >= 2, ring
+    assert _rgb(ring[2]) and not ring[2].endswith(", 0)"), ring   # drawn, not transparent
+    context.close()
