@@ -439,3 +439,20 @@ def test_the_box_shows_focus_in_forced_colours(browser, base_url):
     assert ring[1] != "none" and ring[3] >= 2, ring
     assert _rgb(ring[2]) and not ring[2].endswith(", 0)"), ring   # drawn, not transparent
     context.close()
+
+
+def test_the_ask_button_has_an_edge_in_forced_colours(browser, base_url):
+    """Accessibility audit: the Ask button is drawn by its background alone (border: 0).
+    Forced colours replace that background with the page's, so "Ask" stood as plain text
+    beside the box, not looking like a button. It now has a transparent 2px border,
+    which forced colours draw; normally it looks as before."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800},
+                                  forced_colors="active")
+    page = context.new_page()
+    page.goto(base_url + "/")
+    edge = page.eval_on_selector("form.ask button", """e => { const s = getComputedStyle(e);
+        return [s.borderTopStyle, parseFloat(s.borderTopWidth), s.borderTopColor,
+                s.backgroundColor]; }""")
+    assert edge[0] == "solid" and edge[1] >= 1, edge
+    assert contrast(edge[2], edge[3]) >= 3, edge
+    context.close()
