@@ -456,3 +456,33 @@ def test_the_ask_button_has_an_edge_in_forced_colours(browser, base_url):
     assert edge[0] == "solid" and edge[1] >= 1, edge
     assert contrast(edge[2], edge[3]) >= 3, edge
     context.close()
+
+
+LONG = "y" * 300   # one "word" as a user may paste it: a hash, a URL, a run of letters
+
+
+@pytest.mark.parametrize("width", [640, 320], ids=["zoom-200", "zoom-400"])
+def test_long_unbroken_words_never_make_the_page_scroll_sideways(browser, base_url,
+                                                                 seed_engine, width):
+    """Accessibility audit (WCAG 1.4.10 reflow): at 200% zoom (a 1280 px window is 640 CSS
+    px) and at 400% (320 px), a question of one long unbroken word made the no-answer page
+    2,900 px wide (the question quoted in "The documents do not seem to answer ..."); so
+    did the notice for a Search in scope matching nothing, the 404 page naming a long
+    document id, and the notice for a citation outside the document. Every page, these
+    and the usual ones, now fits the width: no sideways scrolling."""
+    c = seed_engine.ask("When did Cairncross confess?").answers[0].citation
+    urls = ["/", "/?q=When+did+Cairncross+confess%3F", "/?q=Who+founded+Microsoft%3F",
+            "/documents", c.url, "/nope",
+            f"/?q={LONG}", f"/?q={LONG}&documents=cairncross-mi5-confession.txt",
+            f"/?q=When%3F&documents={LONG}", f"/documents/{LONG}.txt",
+            f"/documents/cairncross-mi5-confession.txt?start={'9' * 200}&end=1"]
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    wide = []
+    for url in urls:
+        page.goto(base_url + url)
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        if scroll > width:
+            wide.append((url[:60], scroll))
+    assert not wide, wide
+    context.close()
