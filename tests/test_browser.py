@@ -486,3 +486,25 @@ def test_long_unbroken_words_never_make_the_page_scroll_sideways(browser, base_u
             wide.append((url[:60], scroll))
     assert not wide, wide
     context.close()
+
+
+@pytest.mark.parametrize("width", [1100, 320], ids=["laptop", "zoom-400"])
+def test_closest_passages_are_shown_whole_not_in_scroll_boxes(browser, base_url, seed_engine,
+                                                              monkeypatch, width):
+    """Accessibility audit: with no candidate at all, the closest passages stood in boxes
+    12rem high that scrolled (two or three of the three at laptop width, every one at
+    400% zoom), and a box that scrolls cannot be reached with Tab (no focusable content)
+    in most browsers: the rest of the passage was out of a keyboard user's reach (axe:
+    scrollable-region-focusable). A passage is at most 200 words: it is shown whole."""
+    from askfiles.records import Result
+
+    monkeypatch.setattr(seed_engine, "ask",
+                        lambda question, *a, **k: Result(question, (), True, "v", 1.0))
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.goto(base_url + "/?q=When+did+Cairncross+confess%3F")
+    boxes = page.eval_on_selector_all(".answer.passage .snippet",
+                                      "els => els.map(e => [e.scrollHeight, e.clientHeight])")
+    assert len(boxes) == 3
+    assert all(scroll <= client + 1 for scroll, client in boxes), boxes
+    context.close()
