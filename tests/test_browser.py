@@ -276,7 +276,8 @@ def test_after_asking_focus_is_on_the_result_and_tab_reaches_its_citation(
     page.keyboard.type("When did Cairncross marry?")
     page.keyboard.press("Enter")
     page.wait_for_url("**/?q=When+did+Cairncross+marry%3F")
-    assert _focused(page)["id"] == "results-h"
+    # (autofocus is applied at a rendering step that may come after the load event)
+    expect(page.locator("#results-h")).to_be_focused()
     assert _focused(page)["text"].lower() == "answer"
     assert _in_viewport(page, "#results-h")
     page.keyboard.press("Tab")
@@ -285,6 +286,7 @@ def test_after_asking_focus_is_on_the_result_and_tab_reaches_its_citation(
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/documents/**start={c.start}&end={c.end}#answer")
     # the document view: focus is on the highlighted span itself
+    expect(page.locator("mark#answer")).to_be_focused()
     assert _focused(page) == {"tag": "mark", "id": "answer", "text": "1952", "href": None}
 
     page.goto(base_url + "/")
@@ -292,6 +294,7 @@ def test_after_asking_focus_is_on_the_result_and_tab_reaches_its_citation(
     page.keyboard.type("Who won the World Cup?")
     page.keyboard.press("Enter")
     page.wait_for_url("**/?q=Who+won+the+World+Cup%3F")
+    expect(page.locator("#results-h")).to_be_focused()
     assert _focused(page)["text"] == "No answer found"
     context.close()
 
@@ -393,6 +396,8 @@ def test_the_box_menu_and_every_focus_ring_stand_out_3_to_1(browser, multi_url, 
     the box's edge, the one thing showing where to type, was barely there. Each needs
     3:1 against what is behind it; so does every focus ring (checked on each control
     reached with Tab, and on the box, whose focus shows as its border)."""
+    from playwright.sync_api import expect
+
     context = browser.new_context(viewport={"width": 1100, "height": 800}, color_scheme=scheme)
     page = context.new_page()
     page.goto(multi_url + "/?q=When+did+the+mill+close%3F")
@@ -401,6 +406,7 @@ def test_the_box_menu_and_every_focus_ring_stand_out_3_to_1(browser, multi_url, 
         c = page.eval_on_selector(sel, _COLOURS)
         if contrast(c["border"], c["behind"]) < 3:
             low.append((sel, "border", c["border"], c["behind"]))
+    expect(page.locator("#results-h")).to_be_focused()
     seen = set()
     for _ in range(40):   # round the page once (focus starts on the result)
         page.keyboard.press("Tab")
@@ -508,3 +514,4 @@ def test_closest_passages_are_shown_whole_not_in_scroll_boxes(browser, base_url,
     assert len(boxes) == 3
     assert all(scroll <= client + 1 for scroll, client in boxes), boxes
     context.close()
+
