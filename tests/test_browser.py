@@ -515,3 +515,31 @@ def test_closest_passages_are_shown_whole_not_in_scroll_boxes(browser, base_url,
     assert all(scroll <= client + 1 for scroll, client in boxes), boxes
     context.close()
 
+
+def test_each_citation_link_is_named_by_its_place_too(browser, base_url, seed_engine):
+    """Accessibility audit: the citation links of an answer page were all named by the
+    document's title ("The civil servant who spied ...", three times), so a screen
+    reader's links list offered three identical links to three different places. Each
+    link's name (aria-label) ends with its place ("..., passage 13, characters 6868–6872");
+    the visible place after it is hidden from screen readers, so it is not heard twice."""
+    from playwright.sync_api import expect
+
+    q = "When did Cairncross marry?"
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(base_url + "/?q=" + q.replace(" ", "+").replace("?", "%3F"))
+    links = page.locator(".answer .cite a")
+    answers = seed_engine.ask(q).answers
+    assert links.count() == len(answers) == 3
+    for link, a in zip(links.all(), answers):
+        c = a.citation
+        expect(link).to_have_accessible_name(
+            f"{c.title}, passage {c.passage + 1}, characters {c.start}–{c.end}")
+        assert link.inner_text() == c.title   # what is shown is unchanged
+    # the place is read once: inside the link, not again after it
+    tree = page.locator(".answer.best .cite").aria_snapshot()
+    c = answers[0].citation
+    assert tree.count(f"characters {c.start}–{c.end}") == 1, tree
+    # and shown once, as before
+    assert page.locator(".answer.best .cite").inner_text().count("characters") == 1
+    context.close()

@@ -761,3 +761,18 @@ def test_a_scope_matching_nothing_without_a_menu_describes_the_box(client):
     box = field_tag(page, "q")
     assert "autofocus" in box and 'aria-describedby="problem q-help"' in box
     assert "aria-invalid" not in box
+
+
+def test_a_citation_links_name_escapes_the_title(tmp_path):
+    """The citation link's aria-label carries the document title: a title with quotes
+    and markup stays one escaped attribute value."""
+    (tmp_path / "odd.txt").write_text('Odd "title"><img src=x onerror=alert(1)>\n\n'
+                                      "The old mill closed in 1911 after the fire.\n")
+    client = create_app({"corpus": str(tmp_path), "poll_seconds": 0, "index_dir": "off",
+                         "no_answer_threshold": 0, "TESTING": True}).test_client()
+    page = client.get("/?q=When+did+the+old+mill+close%3F").get_data(as_text=True)
+    assert "<img" not in page
+    label = re.search(r'<a href="/documents/odd.txt[^"]*" aria-label="([^"]*)">', page)
+    assert label, page
+    assert label.group(1).startswith("Odd &#34;title&#34;&gt;&lt;img src=x onerror=alert(1)&gt;, "
+                                     "passage 1, characters ")
