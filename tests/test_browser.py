@@ -543,3 +543,55 @@ def test_each_citation_link_is_named_by_its_place_too(browser, base_url, seed_en
     # and shown once, as before
     assert page.locator(".answer.best .cite").inner_text().count("characters") == 1
     context.close()
+
+
+# axe-core (Deque's accessibility rules, bundled in the axe-playwright-python wheel: nothing is
+# fetched) over every kind of page, at laptop width in the light scheme and at phone width in
+# the dark one: WCAG 2.0-2.2 A and AA rules and axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+@pytest.mark.parametrize("width,scheme", [(1280, "light"), (375, "dark")],
+                         ids=["laptop-light", "phone-dark"])
+def test_axe_finds_nothing_on_any_page(browser, base_url, multi_url, seed_engine, monkeypatch,
+                                       width, scheme):
+    """Accessibility audit, as a guard: before it axe found no h1 on the question pages,
+    the cited span under 4.5:1 in dark mode and scrolling passages Tab cannot reach."""
+    axe_playwright = pytest.importorskip(
+        "axe_playwright_python.sync_playwright",
+        reason="axe test skipped: axe-playwright-python is not installed (pip install -e '.[test]')")
+    from askfiles.records import Result
+
+    c = seed_engine.ask("When did Cairncross confess?").answers[0].citation
+    pages = {
+        "form": base_url + "/",
+        "answer": base_url + "/?q=When+did+Cairncross+confess%3F",
+        "no answer": base_url + "/?q=Who+founded+Microsoft%3F",
+        "too long": base_url + "/?q=" + "a" * 1001,
+        "document": base_url + c.url,
+        "document, bad span": base_url + f"/documents/{c.document}?start=99999&end=100000",
+        "documents": base_url + "/documents",
+        "404": base_url + "/documents/nope.txt",
+        "form with Search in": multi_url + "/",
+        "scope matching nothing": multi_url + "/?q=When%3F&documents=zzz",
+        "pdf answer": multi_url + "/?q=When+was+the+pier+rebuilt%3F",
+    }
+    axe = axe_playwright.Axe()
+    context = browser.new_context(viewport={"width": width, "height": 800},
+                                  is_mobile=width < 500, color_scheme=scheme)
+    page = context.new_page()
+    found = {}
+
+    def check(name, url):
+        page.goto(url)
+        result = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+        if result.violations_count:
+            found[name] = result.generate_report()
+
+    for name, url in pages.items():
+        check(name, url)
+    monkeypatch.setattr(seed_engine, "ask",
+                        lambda question, *a, **k: Result(question, (), True, "v", 1.0))
+    check("closest passages", base_url + "/?q=When+did+Cairncross+confess%3F")
+    assert not found, "\n\n".join(f"{k}: {v}" for k, v in found.items())
+    context.close()
