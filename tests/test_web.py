@@ -650,3 +650,129 @@ def test_a_sentence_long_title_is_cut_on_the_pages(tmp_path):
     for part in (listed, heading.split("</h1>")[0]):
         assert first.strip() not in part
         assert "the telegraph operator The identifier…" in part
+
+
+# -- accessibility of the pages (the browser checks are in test_browser.py) ---------
+
+def headings(page: str) -> list[tuple[int, str]]:
+    """The page's headings as a screen reader lists them: (level, text)."""
+    from html.parser import HTMLParser
+
+    class Outline(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found: list[list] = []
+            self.level = 0
+
+        def handle_starttag(self, tag, attrs):
+            if re.fullmatch(r"h[1-6]", tag):
+                self.level = int(tag[1])
+                self.found.append([self.level, ""])
+
+        def handle_endtag(self, tag):
+            if re.fullmatch(r"h[1-6]", tag):
+                self.level = 0
+
+        def handle_data(self, data):
+            if self.level:
+                self.found[-1][1] += data
+
+    outline = Outline()
+    outline.feed(page)
+    return [(level, " ".join(text.split())) for level, text in outline.found]
+
+
+A11Y_PAGES = [
+    ("/", 200),
+    ("/?q=When+did+Cairncross+marry%3F", 200),
+    ("/?q=Who+won+the+World+Cup%3F", 200),
+    ("/?q=" + "a" * 1001, 422),
+    ("/?q=When%3F&documents=zzz", 422),
+    ("/documents", 200),
+    (f"/documents/{DOC}?start=1021&end=1037", 200),
+    (f"/documents/{DOC}?start=99999&end=100000", 200),
+    ("/documents/nope.txt", 404),
+    ("/nope", 404),
+]
+
+
+@pytest.mark.parametrize("url,status", A11Y_PAGES)
+def test_every_page_has_one_h1_first_and_no_skipped_heading_level(client, url, status):
+    """Accessibility audit: the question page (the form, an answer, no answer, a refused
+    question) had no h1 at all, so a screen reader's heading list began at "Answer" and
+    "Jump to h1" found nothing. Every page now has exactly one h1, before any other
+    heading, and no level is skipped (h1 then h2, never h1 then h3)."""
+    resp = client.get(url)
+    assert resp.status_code == status
+    found = headings(resp.get_data(as_text=True))
+    assert [level for level, _ in found].count(1) == 1, found
+    assert found[0][0] == 1, found
+    for (before, _), (after, text) in zip(found, found[1:]):
+        assert after <= before + 1, f"h{before} then h{after} ({text!r}) on {url}"
+
+
+def test_the_question_pages_h1_is_the_question_box_label(client):
+    page = client.get("/?q=When+did+Cairncross+marry%3F").get_data(as_text=True)
+    assert headings(page)[:2] == [(1, "Ask a question about the documents"), (2, "Answer")]
+    assert '<h1><label for="q">Ask a question about the documents</label></h1>' in page
+
+
+def field_tag(page: str, field_id: str) -> str:
+    return re.search(rf'<(?:input|select) id="{field_id}"[^>]*>', page).group(0)
+
+
+def test_a_refused_question_marks_the_box_and_says_error_in_the_title(client):
+    """Accessibility audit: a question over the limit came back with the error in a
+    paragraph after the form, tied to nothing: the box was not marked invalid, its
+    description did not include the error, focus was not on it, and the tab title read
+    like an answer page's. Now the box is focused, aria-invalid, described by the error
+    (then the help), and the title starts with "Error:"."""
+    resp = client.get("/", query_string={"q": "a" * 1001})
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    box = field_tag(page, "q")
+    assert 'aria-invalid="true"' in box and "autofocus" in box
+    assert 'aria-describedby="problem q-help"' in box
+    assert '<p id="problem" class="notice" role="alert">Your question has 1001 characters' in page
+    assert page.split("<title>")[1].startswith("Error: aaaa")
+    # an answered question is not an error, and its box is left alone
+    page = client.get("/?q=When+did+Cairncross+marry%3F").get_data(as_text=True)
+    box = field_tag(page, "q")
+    assert "aria-invalid" not in box and "autofocus" not in box
+    assert 'aria-describedby="q-help"' in box and 'id="problem"' not in page
+    assert page.split("<title>")[1].startswith("When did Cairncross marry?")
+
+
+def test_a_scope_matching_nothing_marks_the_search_in_menu(odd_engine):
+    client = create_app({"engine": odd_engine, "TESTING": True}).test_client()
+    page = client.get("/?q=When&documents=zzz").get_data(as_text=True)
+    menu = field_tag(page, "documents")
+    assert 'aria-invalid="true"' in menu and 'aria-describedby="problem"' in menu
+    assert "autofocus" in menu
+    box = field_tag(page, "q")
+    assert "aria-invalid" not in box and "autofocus" not in box
+    assert page.split("<title>")[1].startswith("Error: When · askfiles")
+
+
+def test_a_scope_matching_nothing_without_a_menu_describes_the_box(client):
+    """One document, so no "Search in" menu: the box is focused and described by the
+    error, but not marked invalid (the question itself is fine)."""
+    page = client.get("/?q=When&documents=zzz").get_data(as_text=True)
+    box = field_tag(page, "q")
+    assert "autofocus" in box and 'aria-describedby="problem q-help"' in box
+    assert "aria-invalid" not in box
+
+
+def test_a_citation_links_name_escapes_the_title(tmp_path):
+    """The citation link's aria-label carries the document title: a title with quotes
+    and markup stays one escaped attribute value."""
+    (tmp_path / "odd.txt").write_text('Odd "title"><img src=x onerror=alert(1)>\n\n'
+                                      "The old mill closed in 1911 after the fire.\n")
+    client = create_app({"corpus": str(tmp_path), "poll_seconds": 0, "index_dir": "off",
+                         "no_answer_threshold": 0, "TESTING": True}).test_client()
+    page = client.get("/?q=When+did+the+old+mill+close%3F").get_data(as_text=True)
+    assert "<img" not in page
+    label = re.search(r'<a href="/documents/odd.txt[^"]*" aria-label="([^"]*)">', page)
+    assert label, page
+    assert label.group(1).startswith("Odd &#34;title&#34;&gt;&lt;img src=x onerror=alert(1)&gt;, "
+                                     "passage 1, characters ")

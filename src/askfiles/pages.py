@@ -147,7 +147,7 @@ def index():
     chosen = [d for d in request.args.getlist("documents") if d]
     ctx = {"question": question, "limit": limit, "examples": examples_for(engine),
            "engine": engine, "result": None, "answers": [], "closest": [], "problem": None,
-           "scopes": scopes(engine), "chosen": chosen}
+           "scopes": scopes(engine), "chosen": chosen, "invalid": None}
     status = 200
     allowed = None
     if chosen:
@@ -156,12 +156,15 @@ def index():
         except (select.NoMatch, ValueError) as exc:
             ctx["problem"] = str(exc).replace("; GET /api/documents lists the ids",
                                               "; the Documents page lists them")
+            # the field at fault, when the page shows it: the "Search in" menu
+            ctx["invalid"] = "documents" if ctx["scopes"] else None
             status = 422
     if ctx["problem"]:
         pass   # a scope that names no document: say so, answer nothing
     elif len(question) > limit:
         ctx["problem"] = (f"Your question has {len(question)} characters; "
                           f"the limit is {limit}. Please shorten it.")
+        ctx["invalid"] = "q"
         status = 422
     elif question:
         result = engine.ask(question, _top_k(), False, allowed)
