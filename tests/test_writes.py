@@ -123,6 +123,19 @@ def test_a_folder_link_out_of_the_corpus_is_not_followed(client, corpus, tmp_pat
     assert not (outside / "x.txt").exists()
 
 
+@pytest.mark.parametrize("doc_id, shown", [
+    ("a.txt/file", "'a.txt'"),                  # (also the path of GET .../a.txt/file)
+    ("a.txt/deeper/notes.md", "'a.txt'"),
+])
+def test_a_document_where_a_folder_would_go_is_refused(client, corpus, doc_id, shown):
+    resp = client.put(f"/api/documents/{doc_id}", data=MILL, headers=AUTH)
+    assert resp.status_code == 422, resp.get_json()        # was 500 (mkdir: File exists)
+    error = resp.get_json()["error"]
+    assert error["code"] == "invalid_id"
+    assert f"{shown} is a file, not a folder" in error["message"]
+    assert (corpus / "a.txt").is_file()
+
+
 @pytest.mark.parametrize("headers", [
     {}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
     {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"},

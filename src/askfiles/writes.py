@@ -120,6 +120,11 @@ def _target(root: Path, parts: list[str]) -> Path:
                        "leads out of the corpus.")
     if path.is_dir() and not path.is_symlink():
         raise ApiError(422, "invalid_id", "This document id names a folder.")
+    if not real.is_dir():   # ("notes.txt/file": a file stands where a folder would go)
+        shown = probe.relative_to(root).as_posix()
+        raise ApiError(422, "invalid_id",
+                       f"This document id cannot be written: {shown!r} is a file, not a "
+                       "folder; choose an id whose folders are not documents.")
     return path
 
 
