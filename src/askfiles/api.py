@@ -15,11 +15,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from . import observe, select
 from .errors import ApiError
 from .openapi import spec
+from .records import TOP_K_MAX
 
 bp = Blueprint("api", __name__)
 
 TOP_K_DEFAULT = 3
-TOP_K_MAX = 20
 
 
 def holder():
@@ -51,14 +51,16 @@ def check_question(question: str) -> str:
 
 
 def check_top_k(value: Any) -> int:
-    """``top_k`` as an int in 1..20, else an :class:`ApiError` (400 wrong type, 422 range).
+    """``top_k`` as an int from 1 to TOP_K_MAX, else an :class:`ApiError` (400 wrong
+    type, 422 range).
 
     An integral float (``3.0``, ``1e1``) is an integer, as JSON Schema counts them.
     """
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, "wrong_type", "top_k must be an integer from 1 to 20.")
+        raise ApiError(400, "wrong_type",
+                       f"top_k must be an integer from 1 to {TOP_K_MAX}.")
     if not 1 <= value <= TOP_K_MAX:
         raise ApiError(422, "top_k_out_of_range",
                        f"top_k must be from 1 to {TOP_K_MAX}.")
@@ -108,7 +110,7 @@ def _query_int(name: str, default: int) -> Any:
         value = None
     if value is not None and value.is_integer():
         return int(value)
-    raise ApiError(400, "wrong_type", f"{name} must be an integer from 1 to 20.")
+    raise ApiError(400, "wrong_type", f"{name} must be an integer from 1 to {TOP_K_MAX}.")
 
 
 def _query_flag(name: str) -> bool:

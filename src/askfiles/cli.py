@@ -11,7 +11,7 @@ from typing import Sequence
 
 from .config import load_config
 from .formats import READABLE_SAID, SUFFIXES_SAID
-from .records import collapse
+from .records import TOP_K_MAX, collapse
 
 
 def _engine(args: argparse.Namespace):
@@ -280,8 +280,8 @@ def parser() -> argparse.ArgumentParser:
                                     "2 usage or corpus error.")
     sp.add_argument("question", nargs="?", help="the question; omit to read stdin")
     corpus_arg(sp)
-    sp.add_argument("--top-k", type=int, default=3, choices=range(1, 21), metavar="N",
-                    help="answers to show, 1..20 (default 3)")
+    sp.add_argument("--top-k", type=int, default=3, choices=range(1, TOP_K_MAX + 1),
+                    metavar="N", help=f"answers to show, 1..{TOP_K_MAX} (default 3)")
     sp.add_argument("--json", action="store_true", help="print the JSON answer record")
     sp.add_argument("--explain", action="store_true", help="show why each answer won")
     sp.add_argument("--documents", action="append", metavar="PATTERN",

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 from .config import check_names, load_config
 from .formats import READABLE_SAID
 from .load import Skipped, check_root
-from .records import Document, Result
+from .records import TOP_K_MAX, Document, Result
 
 
 LIST_HINT = "askfiles.open(folder).documents lists the ids"
@@ -136,14 +136,15 @@ def _question(question: object, limit: int) -> str:
 
 
 def _top_k(top_k: object) -> int:
-    """``top_k`` as an int in 1..20; any integer type counts (numpy's too), bool does not."""
+    """``top_k`` as an int in 1..TOP_K_MAX; any integer type counts (numpy's too), bool
+    does not."""
     try:
         n = None if isinstance(top_k, bool) else operator.index(top_k)
     except TypeError:
         n = None
-    if n is None or not 1 <= n <= 20:
-        raise ValueError(f"top_k must be an integer from 1 to 20 (how many answers to "
-                         f"return), not {top_k!r}")
+    if n is None or not 1 <= n <= TOP_K_MAX:
+        raise ValueError(f"top_k must be an integer from 1 to {TOP_K_MAX} (how many answers "
+                         f"to return), not {top_k!r}")
     return n
 
 

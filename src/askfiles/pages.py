@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from flask import Blueprint, render_template, request
 
 from . import observe, select
-from .api import TOP_K_DEFAULT, TOP_K_MAX, clean_question, holder, settings
+from .api import TOP_K_DEFAULT, clean_question, holder, settings
 from .errors import error_page
 from .examples import examples_for
 from .formats import page_of
 from .index import terms
-from .records import collapse
+from .records import TOP_K_MAX, collapse
 
 bp = Blueprint("pages", __name__)
 

@@ -134,6 +134,9 @@ class Citation:
         return out
 
 
+# How many answers one question may ask for, by every way of asking (API, page, CLI, Python).
+TOP_K_MAX = 20
+
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 
