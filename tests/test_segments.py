@@ -256,16 +256,25 @@ def test_warming_common_terms_changes_no_score_and_keeps_the_cache_bound(tmp_pat
     assert bm._cached <= search.CACHE_POSTINGS
 
 
-def test_top_k_orders_scores_float32_cannot_tell_apart():
-    """Contenders are picked in float32; the order comes from the exact float64 sums."""
-    from askfiles.store.search import SegmentedBM25, exact_sums
+def bm25_of(weighted, size: int = 10):
+    """A SegmentedBM25 over ``size`` passages whose every query weighs as ``weighted``
+    ((count, rows, weights) per term): top_k's picking alone under test."""
+    from askfiles.store.search import SegmentedBM25
 
     bm = SegmentedBM25.__new__(SegmentedBM25)
-    bm.size, bm._local = 10, threading.local()
+    bm.size, bm._local = size, threading.local()
+    bm._weighted = lambda query: weighted
+    return bm
+
+
+def test_top_k_orders_scores_float32_cannot_tell_apart():
+    """Contenders are picked in float32; the order comes from the exact float64 sums."""
+    from askfiles.store.search import exact_sums
+
     one, more = 1.0, 1.0 + 2.0 ** -40            # the same float32, different float64
     weighted = [(1, np.array([2, 5, 7]), np.array([more, one, 0.25])),
                 (1, np.array([7, 9]), np.array([0.75 + 2.0 ** -41, one]))]
-    bm._weighted = lambda query: weighted
+    bm = bm25_of(weighted)
     ids, vals = bm.top_k(["q"], 2)
     assert ids.tolist() == [2, 7]                 # float32 alone: 2, 5 (all four 1.0)
     assert vals.tolist() == [more, 0.25 + (0.75 + 2.0 ** -41)]
@@ -278,16 +287,12 @@ def test_top_k_orders_scores_float32_cannot_tell_apart():
 def test_top_k_keeps_a_passage_float32_rounding_puts_below_the_cut():
     """Passage 2's exact score is the higher, but its float32 sum rounds down twice and
     passage 1's rounds up: the margin below the cut keeps 2 a contender."""
-    from askfiles.store.search import SegmentedBM25
-
-    bm = SegmentedBM25.__new__(SegmentedBM25)
-    bm.size, bm._local = 10, threading.local()
     ulp = 2.0 ** -23                              # float32's step just above 1.0
     weighted = [(1, np.array([1, 2]), np.array([1.0, 1.0])),
                 (1, np.array([1]), np.array([ulp / 2 + 2.0 ** -30])),  # 1 -> 1 + ulp
                 (1, np.array([2]), np.array([0.49 * ulp])),            # 1 -> 1
                 (1, np.array([2]), np.array([0.49 * ulp]))]            # 1 -> 1
-    bm._weighted = lambda query: weighted
+    bm = bm25_of(weighted)
     ids, vals = bm.top_k(["q"], 1)
     assert ids.tolist() == [2]
     assert vals.tolist() == [1.0 + 0.49 * ulp + 0.49 * ulp]
