@@ -315,6 +315,7 @@ class SegmentedBM25:
         return sel
 
     def _clean(self, buf: np.ndarray, rows: list[np.ndarray]) -> None:
+        """Zero what a query added: the whole array when it touched much of it."""
         if sum(len(r) for r in rows) * 8 > self.size:
             buf.fill(0.0)
         else:
