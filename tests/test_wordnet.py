@@ -102,3 +102,15 @@ def test_table_builder_refuses_a_folder_without_wordnet(tmp_path, capsys):
     assert "index.noun" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
 
+
+def test_question_words_expanded_with_their_relatives():
+    from askfiles.question import expansions
+
+    got = dict(expansions(["Who", "purchased", "the", "mill", "Bergen", "?"],
+                          ["who", "purchase", "the", "mill", "Bergen", "?"],
+                          ["PRON", "VERB", "DET", "NOUN", "PROPN", "PUNCT"]))
+    # keyed by the index term (the retrieval stem); names and function words are not
+    # expanded: WordNet knows "Bergen" only as a cheese-maker's town and "who" as WHO
+    assert set(got) == {"purchas", "mill"}
+    assert "buy" in got["purchas"] and "purchase" not in got["purchas"]
+    assert "factory" in got["mill"]
