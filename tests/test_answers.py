@@ -51,6 +51,15 @@ The archive of old designs is about 3700 kB in size.
 
 At the border the courier met a tall man called Viktor, who took the package.
 """,
+    "mill.txt": """The old mill stood empty for a decade after the flood. Its first owner was Anna
+Berg, who built it in 1887.
+
+In 1921 it was bought by Henrik Dahl, a timber merchant from Bergen. He turned it into a
+museum of the valley's trades.
+""",
+    "orchestra.txt": """Maria Lopez joined the city orchestra in 2004 after years of touring with a
+folk band. She plays the cello, and her brother Tomas runs the orchestra's office.
+""",
     "news.txt": """WASHINGTON (CNN) -- The senator resigned on Tuesday after weeks of pressure, aides said.
 
 The resignation followed a report that he had used campaign money for travel.
@@ -106,9 +115,6 @@ def test_answer_in_the_next_sentence(engine):
     assert a.answer == "$45 million"
 
 
-@pytest.mark.xfail(strict=True, reason="known: the model rebuilt with hash-independent sentence "
-                   "sums ranks 'about 3700' just above 'about 3700 kB' (the earlier model, "
-                   "one draw of the same pipeline, kept the unit) (issue 9, not fixed)")
 def test_number_keeps_its_unit(engine):
     _, a = top(engine, "How big is the archive of old designs?")
     assert collapse(a.answer) in ("about 3700 kB", "3700 kB")
@@ -120,6 +126,19 @@ def test_number_keeps_its_unit(engine):
 def test_naming_pattern(engine):
     _, a = top(engine, "Who did the courier meet at the border?")
     assert a.answer == "Viktor"
+
+
+def test_question_in_other_words(engine):
+    # "purchased" asked, "bought" written (WordNet: one meaning); the sentence that
+    # repeats "old mill" names the first owner instead
+    _, a = top(engine, "Who purchased the old mill?")
+    assert a.answer == "Henrik Dahl"
+
+
+def test_what_kind_of_thing(engine):
+    # "What instrument": the cello is one (WordNet), the city orchestra is not
+    _, a = top(engine, "What instrument does Maria Lopez play?")
+    assert normalize_answer(a.answer) == "cello"
 
 
 def test_definition(engine):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from .index import STOPWORDS, stem
+from . import wordnet
 from .places import place_kind
 from .records import Annotation, Question
 
@@ -350,6 +351,9 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
             f["type_match"] = -1.0
     if q.head and any(ann.lemmas[i] == q.head for i in range(s, e)):
         f["head_in_span"] = 1.0
+    elif q.head and q.head in wordnet.kinds(ann.lemmas[root]):
+        # "What instrument ...?" of "a guitar": WordNet says a guitar is an instrument.
+        f["head_kind"] = 1.0
     if q.head and (ann.lemmas[gov] == q.head or (
             ann.heads[gov] != gov and ann.lemmas[ann.heads[gov]] == q.head)):
         f["head_is_gov"] = 1.0

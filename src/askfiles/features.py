@@ -28,6 +28,8 @@ NUMERIC = (
     "win_l3", "win_r3", "win_l8", "win_r8", "match_left", "match_right",
     "repeats", "dep_agrees", "missing_idf2", "missing_idf_p", "neg_mismatch", "q_nums_sent",
     "is_country", "is_region", "child_in_q", "clause_child_in_q",
+    # WordNet: question words found as relatives; the span names a kind of the head
+    "syn_match", "missing_idf_syn", "head_kind",
 )
 # The sentence model's view of each span's sentence (see sentence_matrix), filled in
 # after the span rows are built: its score against the best sentence's, its softmax
@@ -43,10 +45,11 @@ SENTENCE_CONTEXT = (
     "sent_rank", "q_ents_sent", "q_ents_resolved", "neighbour", "n_expected_in_sent",
     "q_terms", "q_ents", "q_root_in_sent", "bigrams", "p_n", "sent_idx", "missing_idf",
     "missing_terms", "prev_match", "next_match", "missing_idf2", "missing_idf_p",
-    "neg_mismatch", "q_nums_sent", "in_dateline", "doc_header")
+    "neg_mismatch", "q_nums_sent", "in_dateline", "doc_header", "syn_match",
+    "missing_idf_syn")
 SENTENCE_SPANS = ("type_match", "win_l3", "win_r3", "win_l8", "win_r8", "dep_agrees",
                   "anchor_is_q_root", "prep_is_gap", "head_is_gov", "clause_child_in_q",
-                  "child_in_q")
+                  "child_in_q", "head_kind")
 SENTENCE_FEATURES = (("wh",) + SENTENCE_CONTEXT
                      + tuple(f"{k}_{n}" for n in SENTENCE_SPANS for k in ("max", "n"))
                      + ("n_spans", "n_q_entities"))
@@ -60,7 +63,7 @@ SENTENCE_KEYS = frozenset((
     "bigrams", "missing_idf", "missing_terms", "missing_idf2", "missing_idf_p",
     "neg_mismatch", "q_nums_sent", "next_match", "prev_match", "p_n", "sent_idx",
     "n_expected_in_sent", "neighbour", "doc_header", "p_score", "p_bm25", "p_rank", "p_top",
-    "p_qents", "p_years", "sent_rank", "sent_top"))
+    "p_qents", "p_years", "sent_rank", "sent_top", "syn_match", "missing_idf_syn"))
 
 # Answer-level features for the confidence model (see Engine._answers).
 ANSWER_CATEGORICAL = ("wh", "head_class", "lab")
@@ -70,7 +73,7 @@ ANSWER_NUMERIC = (
     "n_tokens", "p_bm25", "second_share", "missing_idf", "missing_terms", "bigrams",
     "q_root_in_sent", "type_share", "rank", "unseen_ents",
     "missing_idf2", "missing_idf_p", "neg_mismatch", "q_nums_sent", "repeats",
-    "win_l3", "win_r3", "sent_model", "sent_share",
+    "win_l3", "win_r3", "sent_model", "sent_share", "syn_match", "missing_idf_syn",
 )
 ANSWER_FEATURES = ANSWER_CATEGORICAL + ANSWER_NUMERIC
 

@@ -182,4 +182,22 @@ def analyse(text: str, parse) -> Question:
         wh_dep=wh_relation(words, [t.dep_ for t in doc], [t.head.i for t in doc]),
         root=next((t.lemma_.lower() for t in doc if t.dep_ == "ROOT"
                    and t.pos_ in ("VERB", "AUX")), ""),
+        expansions=expansions(words, lemmas, pos),
     )
+
+
+_EXPAND_POS = frozenset(("NOUN", "VERB", "ADJ", "ADV"))
+
+
+def expansions(words: list[str], lemmas: list[str], pos: list[str]
+               ) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(index term, WordNet relatives of the lemma) of each common content word."""
+    from . import wordnet
+    out = []
+    for w, lem, p in zip(words, lemmas, pos):
+        t = terms(w)
+        if p in _EXPAND_POS and len(t) == 1:
+            rel = wordnet.related(lem)
+            if rel:
+                out.append((t[0], rel))
+    return tuple(out)

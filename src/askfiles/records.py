@@ -94,6 +94,9 @@ class Question:
     gap_prep: str = ""       # the preposition of the asked-for slot: "in" of "In which city"
     root: str = ""           # lemma of the question's main verb: "confess"
     wh_dep: str = ""         # the asked-for phrase's relation: "nsubj" of "Who recruited him?"
+    # (index term, WordNet relatives of its lemma) for each content word: "bought" ->
+    # ("bought", {"purchase", ...}), to find the question told in other words
+    expansions: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 @dataclass(frozen=True)

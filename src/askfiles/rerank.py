@@ -303,7 +303,8 @@ Features = Mapping[str, float | str]
 FROM_SPAN = ("type_match", "q_ents_sent", "q_ents_resolved", "p_qents", "p_bm25",
              "missing_idf", "missing_terms", "bigrams", "q_root_in_sent", "unseen_ents",
              "unseen_words", "missing_idf2", "missing_idf_p", "neg_mismatch", "q_nums_sent",
-             "repeats", "win_l3", "win_r3", "sent_model", "sent_share")
+             "repeats", "win_l3", "win_r3", "sent_model", "sent_share", "syn_match",
+             "missing_idf_syn")
 
 
 def answer_rows(feats: Sequence[Features] | Mapping[int, Features],
