@@ -86,6 +86,10 @@ def test_table_builder_on_a_tiny_wordnet(tiny_wordnet):
     assert a["der"].tolist() == [3, 2]     # guitar <-> strum
     assert a["sense_ptr"].tolist() == [0, 1, 2, 3, 4, 5]
     assert a["senses"].tolist() == [0, 2, 1, 3, 1]
+    # per word, every meaning its noun senses are kinds of: guitar -> instrument ->
+    # device; the verb "strum" has none
+    assert a["above_ptr"].tolist() == [0, 0, 2, 3, 3, 4]
+    assert a["above"].tolist() == [0, 1, 0, 0]
 
 
 def test_table_builder_is_byte_for_byte_repeatable(tiny_wordnet, tmp_path):

@@ -351,7 +351,7 @@ def span_features(q: Question, ann: Annotation, toks: list[str], sm: SentenceMat
             f["type_match"] = -1.0
     if q.head and any(ann.lemmas[i] == q.head for i in range(s, e)):
         f["head_in_span"] = 1.0
-    elif q.head and q.head in wordnet.kinds(ann.lemmas[root]):
+    elif q.head and wordnet.is_kind(ann.lemmas[root], q.head):
         # "What instrument ...?" of "a guitar": WordNet says a guitar is an instrument.
         f["head_kind"] = 1.0
     if q.head and (ann.lemmas[gov] == q.head or (

@@ -95,6 +95,24 @@ def build(folder: Path) -> dict[str, np.ndarray]:
     for kind in ("hyp", "der"):
         arrays[f"{kind}_ptr"], arrays[kind] = _csr(
             [[sid[t] for t in synsets[k][1][kind] if t in sid] for k in keys])
+    # Per word, every meaning its first noun senses are kinds of, up to the top
+    # (worked out here once: asked for each candidate span at question time).
+    hyp = [[sid[t] for t in synsets[k][1]["hyp"] if t in sid] for k in keys]
+    above: dict[int, frozenset[int]] = {}
+
+    def up(s: int) -> frozenset[int]:
+        if s not in above:
+            out: set[int] = set()
+            for h in hyp[s]:
+                out.add(h)
+                out |= up(h)
+            above[s] = frozenset(out)
+        return above[s]
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    arrays["above_ptr"], arrays["above"] = _csr(
+        [sorted(set().union(*(up(sid[k]) for k in senses.get(w, ()) if k[0] == "n")))
+         for w in words])
     return arrays
 
 
