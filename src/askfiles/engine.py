@@ -242,6 +242,7 @@ class Engine:
         q_bigrams = set(zip(q.terms, q.terms[1:]))
         max_idf = max(idf.values(), default=1.0) or 1.0
         total_idf = math.fsum(idf.values()) or 1.0
+        relatives = frozenset().union(*(rel for _, rel in q.expansions))
         shared = {**question_features(q),
                   "q_terms": float(len(set(q.terms))), "q_ents": float(len(q_ents)),
                   "unseen": self.unseen_share(q), "unseen_ents": self.unseen_entities(q),
@@ -277,15 +278,17 @@ class Engine:
             missing = [idf[t] for t in idf if t not in s_found]
             ctx["missing_idf"] = max(missing, default=0.0) / max_idf
             if q.expansions:
-                # "bought" asked, "acquired" written: WordNet relatives count as found.
-                s_set = set(s_lemmas)
-                para = {t for t, rel in q.expansions
-                        if t in idf and t not in s_found and not rel.isdisjoint(s_set)}
-                if para:
-                    ctx["syn_match"] = math.fsum([idf[t] for t in para]) / total_idf
-                ctx["missing_idf_syn"] = max((idf[t] for t in idf
-                                              if t not in s_found and t not in para),
-                                             default=0.0) / max_idf
+                # "purchased" asked, "bought" written: WordNet relatives count as found.
+                ctx["missing_idf_syn"] = ctx["missing_idf"]
+                if not relatives.isdisjoint(s_lemmas):  # most sentences hold none
+                    s_set = set(s_lemmas)
+                    para = {t for t, rel in q.expansions
+                            if t in idf and t not in s_found and not rel.isdisjoint(s_set)}
+                    if para:
+                        ctx["syn_match"] = math.fsum([idf[t] for t in para]) / total_idf
+                        ctx["missing_idf_syn"] = max((idf[t] for t in idf
+                                                      if t not in s_found and t not in para),
+                                                     default=0.0) / max_idf
             ctx["missing_terms"] = float(len(missing))
             if len(missing) > 1:
                 ctx["missing_idf2"] = sorted(missing)[-2] / max_idf
