@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from . import wordnet
 from .index import terms
 from .records import Entity, Question
 
@@ -192,7 +193,6 @@ _EXPAND_POS = frozenset(("NOUN", "VERB", "ADJ", "ADV"))
 def expansions(words: list[str], lemmas: list[str], pos: list[str]
                ) -> tuple[tuple[str, frozenset[str]], ...]:
     """(index term, WordNet relatives of the lemma) of each common content word."""
-    from . import wordnet
     out = []
     for w, lem, p in zip(words, lemmas, pos):
         t = terms(w)

@@ -45,11 +45,14 @@ def _id(word: str) -> int:
     return _ids.get(word, -1)
 
 
-def _row(name: str, i: int) -> list[int]:
-    """Row ``i`` of one of the table's lists (``member``, ``der``, ``hyp``, ...)."""
+def _row(name: str, i: int, ptr: str = "") -> list[int]:
+    """Row ``i`` of one of the table's lists (``member``, ``der``, ``hyp``, ...), whose
+    row starts are ``ptr`` (by default ``name + "_ptr"``); [] for ``i`` < 0."""
+    if i < 0:
+        return []
     _table()
-    ptr = _views[name + "_ptr"]
-    return _views[name][ptr[i]:ptr[i + 1]].tolist()
+    starts = _views[ptr or name + "_ptr"]
+    return _views[name][starts[i]:starts[i + 1]].tolist()
 
 
 def _words(ids) -> set[str]:
@@ -59,11 +62,7 @@ def _words(ids) -> set[str]:
 
 def _senses(word: str) -> list[int]:
     """The word's meanings: its first SENSES of each part of speech."""
-    i = _id(word)
-    if i < 0:
-        return []
-    ptr = _views["sense_ptr"]
-    return _views["senses"][ptr[i]:ptr[i + 1]].tolist()
+    return _row("senses", _id(word), "sense_ptr")
 
 
 @lru_cache(maxsize=50_000)
@@ -83,11 +82,7 @@ def related(word: str) -> frozenset[str]:
 
 def _above(word: str) -> list[int]:
     """Every meaning the noun ``word``'s first senses are kinds of, up to the top."""
-    i = _id(word)
-    if i < 0:
-        return []
-    ptr = _views["above_ptr"]
-    return _views["above"][ptr[i]:ptr[i + 1]].tolist()
+    return _row("above", _id(word))
 
 
 def kinds(word: str) -> frozenset[str]:
