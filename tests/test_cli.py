@@ -346,3 +346,20 @@ def test_cluster_addresses_dask_can_reach_are_taken(address, parsed):
     from askfiles.cluster import parse_address
 
     assert parse_address(address) == parsed
+
+
+def test_a_question_over_the_limit_is_refused_as_the_web_api_refuses_it(corpus, capsys,
+                                                                       monkeypatch):
+    monkeypatch.setenv("ASKFILES_MAX_QUESTION_CHARS", "40")
+    long = "When was the lighthouse at Port Ellen built?"          # 44 characters
+    assert cli.main(["ask", long, "--corpus", corpus]) == 2
+    assert ("askfiles: the question has 44 characters; the limit is 40 (shorten it, or "
+            "raise the max_question_chars setting)") in capsys.readouterr().err
+    # On standard input: an error line in its place, the other questions answered.
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{long}\nWhen did the mill close?\n"))
+    assert cli.main(["ask", "--corpus", corpus, "--top-k", "1"]) == 2
+    first, second = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert first == {"error": {"code": "question_too_long", "message":
+                               "the question has 44 characters; the limit is 40 (shorten "
+                               "it, or raise the max_question_chars setting)"}}
+    assert second["answers"][0]["answer"] == "1911"

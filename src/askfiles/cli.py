@@ -73,7 +73,22 @@ def _usable(engine, args: argparse.Namespace):
                                       "the document ids are paths in the corpus folder")
 
 
+def _too_long(question: str, limit: int) -> str | None:
+    """What is wrong with a question over the ``max_question_chars`` limit, else None
+    (the limit of the web API and the Python API too)."""
+    if len(question) <= limit:
+        return None
+    return (f"the question has {len(question)} characters; the limit is {limit} "
+            f"(shorten it, or raise the max_question_chars setting)")
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
+    if args.question is not None:
+        # Refused before the corpus is read: nothing a long wait would change.
+        problem = _too_long(args.question.strip(), _config(args)["max_question_chars"])
+        if problem:
+            print(f"askfiles: {problem}", file=sys.stderr)
+            return 2
     engine = _engine(args)
     allowed, problem = _usable(engine, args)
     if problem:
@@ -82,22 +97,29 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.question is None:
         # One question per line on stdin, one JSON object per line out; engine loaded once.
         # The status as for one question: 1 when any went unanswered (a script can
-        # tell), 2 when there was none to ask.
-        asked = unanswered = 0
+        # tell), 2 when there was none to ask or one was refused (too long: its line
+        # says so, as the web API's error body would, and the rest are answered).
+        asked = unanswered = refused = 0
+        limit = engine.config["max_question_chars"]
         for line in sys.stdin:
             question = line.strip()
             if not question:
                 continue
-            result = engine.ask(question[:engine.config["max_question_chars"]],
-                                args.top_k, args.explain, allowed)
+            problem = _too_long(question, limit)
+            if problem:
+                print(json.dumps({"error": {"code": "question_too_long", "message": problem}}),
+                      flush=True)
+                refused += 1
+                continue
+            result = engine.ask(question, args.top_k, args.explain, allowed)
             print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
             asked += 1
             unanswered += result.no_answer
-        if not asked:
+        if not asked and not refused:
             print("askfiles: no question on standard input; give one a line, or ask "
                   "one: askfiles ask \"When did Cairncross confess?\"", file=sys.stderr)
             return 2
-        return 1 if unanswered else 0
+        return 2 if refused else 1 if unanswered else 0
     question = args.question.strip()
     if not question:
         print("askfiles: the question is empty; ask something, e.g. "
