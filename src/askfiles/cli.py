@@ -14,10 +14,10 @@ from .formats import READABLE_SAID, SUFFIXES_SAID
 from .records import TOP_K_MAX, collapse
 
 
-def _engine(args: argparse.Namespace):
+def _engine(args: argparse.Namespace, config: dict | None = None):
     from .engine import Engine
 
-    return Engine.from_folder(args.corpus, _config(args))
+    return Engine.from_folder(args.corpus, config or _config(args))
 
 
 def _config(args: argparse.Namespace) -> dict:
@@ -83,24 +83,25 @@ def _too_long(question: str, limit: int) -> str | None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    if args.question is not None:
-        # Refused before the corpus is read: nothing a long wait would change.
-        problem = _too_long(args.question.strip(), _config(args)["max_question_chars"])
-        if problem:
-            print(f"askfiles: {problem}", file=sys.stderr)
-            return 2
-    engine = _engine(args)
+    config = _config(args)
+    question = args.question.strip() if args.question is not None else None
+    # Refused before the corpus is read: nothing a long wait would change.
+    problem = question and _too_long(question, config["max_question_chars"])
+    if problem:
+        print(f"askfiles: {problem}", file=sys.stderr)
+        return 2
+    engine = _engine(args, config)
     allowed, problem = _usable(engine, args)
     if problem:
         print(f"askfiles: {problem}", file=sys.stderr)
         return 2
-    if args.question is None:
+    if question is None:
         # One question per line on stdin, one JSON object per line out; engine loaded once.
         # The status as for one question: 1 when any went unanswered (a script can
         # tell), 2 when there was none to ask or one was refused (too long: its line
         # says so, as the web API's error body would, and the rest are answered).
         asked = unanswered = refused = 0
-        limit = engine.config["max_question_chars"]
+        limit = config["max_question_chars"]
         for line in sys.stdin:
             question = line.strip()
             if not question:
@@ -120,7 +121,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
                   "one: askfiles ask \"When did Cairncross confess?\"", file=sys.stderr)
             return 2
         return 2 if refused else 1 if unanswered else 0
-    question = args.question.strip()
     if not question:
         print("askfiles: the question is empty; ask something, e.g. "
               "askfiles ask \"When did Cairncross confess?\"", file=sys.stderr)
