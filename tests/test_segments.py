@@ -15,7 +15,7 @@ import pytest
 from askfiles import nlp, store
 from askfiles.index import terms
 from askfiles.records import Annotation
-from askfiles.store import derive, merge, open_corpus
+from askfiles.store import derive, merge, open_corpus, search
 from docmaker import write
 
 WORDS = ("harbour bridge mill otter lantern river tower abbey bell weaver loom "
@@ -131,9 +131,12 @@ def test_a_deleted_document_hides_its_passages_without_a_new_segment(tmp_path, c
     assert seg not in segs and [d.id for d in built.documents] == ["c.txt", "d.txt", "e.txt"]
 
 
-@pytest.mark.parametrize("threshold", [0, 20000])
+# few: terms with up to this many postings are weighed in one pass over all segments
+# (SegmentedBM25._weigh_few), more segment by segment; 0 takes the second way always.
+@pytest.mark.parametrize("threshold,few", [(0, search.FEW_POSTINGS), (0, 0), (20000, 0)])
 def test_segmented_scores_equal_a_fresh_build_through_random_updates(tmp_path, cheap_nlp,
-                                                                     monkeypatch, threshold):
+                                                                     monkeypatch, threshold, few):
+    monkeypatch.setattr(search, "FEW_POSTINGS", few)
     monkeypatch.setattr(derive, "SEGMENT_PASSAGES", 15)
     monkeypatch.setattr(merge, "FACTOR", 3)       # merges happen within a few updates
     rng = random.Random(threshold + 7)
@@ -164,6 +167,13 @@ def test_segmented_scores_equal_a_fresh_build_through_random_updates(tmp_path, c
         same_hits(again, other, questions)
         if threshold == 0:
             top_of_all_scores(again.index.sparse, questions, k=3)
+            # rank-bm25 (LuceneBM25) over a fresh build: the same scores, bit for bit
+            plain = fresh(folder, tmp_path, {"sparse_threshold": 20000})
+            for q in questions:
+                assert [(again.passages[i].doc_id, again.passages[i].n, s)
+                        for i, s in again.index.search(terms(q), 10)] == \
+                    [(plain.passages[i].doc_id, plain.passages[i].n, s)
+                     for i, s in plain.index.search(terms(q), 10)], q
         offsets = getattr(getattr(again.index, "sparse", None), "offsets", [])
         mapped |= {o is None for o in offsets}   # rows mapped by look-up or by addition
     assert len(seen_segments) > len(segments_of(folder / ".askfiles")) + 3

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from .tables import _gather_flat
 
 CACHE_POSTINGS = 40_000_000      # weighted postings kept (16 bytes each); beyond: per query
 WARM_CHUNK = 64                  # terms weighed at once by :meth:`SegmentedBM25.warm`
+FEW_POSTINGS = 65_536            # up to this many postings: :meth:`SegmentedBM25._weigh_few`
 
 
 def _dead_df(seg: Segment, g: np.ndarray, rows: np.ndarray, ptr: np.ndarray,
@@ -73,6 +74,12 @@ class SegmentedBM25:
         # not by a look-up in its 100k-entry map for each of a common term's postings.
         self.offsets = [int(g[0]) if len(g) and not dead and bool((np.diff(g) == 1).all())
                         else None for g, dead in zip(globs, self.deleted)]
+        # Global passage numbers and length norms of all segments' rows in one array
+        # each (segment k's from base[k] on), for _weigh_few; self.norm: views of it.
+        self.base = np.zeros(len(globs) + 1, dtype=np.int64)
+        np.cumsum([len(g) for g in globs], out=self.base[1:])
+        self.glob_all = (np.concatenate(globs).astype(np.int64, copy=False) if globs
+                         else np.zeros(0, dtype=np.int64))
         total = 0
         self.posts = []
         for seg, g, deleted in zip(segments, globs, self.deleted):
@@ -90,13 +97,15 @@ class SegmentedBM25:
         self.idf_values = np.array([math.log(1.0 + (n - d + 0.5) / (d + 0.5)) if d else 0.0
                                     for d in self.df.tolist()], dtype=np.float64)
         # k1 * (1 - b + b * dl / avgdl) per row, in from_ids's order of operations.
-        self.norm = []
+        norms = []
         for seg in segments:
             d = b * np.asarray(seg.doc_len)
             d /= self.avgdl
             d = (1 - b) + d
             d *= k1
-            self.norm.append(d)
+            norms.append(d)
+        self.norm_all = np.concatenate(norms) if norms else np.zeros(0)
+        self.norm = [self.norm_all[x:y] for x, y in zip(self.base[:-1], self.base[1:])]
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._cached = 0
         self._count_lock = threading.Lock()   # the cache's size, kept under its bound
@@ -115,21 +124,17 @@ class SegmentedBM25:
 
         Worked out per segment for all the terms at once (one look-up and one pass
         of arithmetic per segment, not per term and segment), each weight with the
-        same float64 operations as :meth:`SparseBM25.from_ids` (so bit for bit)."""
+        same float64 operations as :meth:`SparseBM25.from_ids` (so bit for bit).
+        A few rare terms: :meth:`_weigh_few`."""
         ids = np.asarray(todo, dtype=np.int64)
+        if int(self.df[ids].sum()) <= FEW_POSTINGS:
+            return self._weigh_few(ids)
         idf = self.idf_values[ids]
         k1 = self.k1
         rows_of: list[list[np.ndarray]] = [[] for _ in todo]
         weights_of: list[list[np.ndarray]] = [[] for _ in todo]
-        for k, (terms, ptr, rows, tf) in enumerate(self.posts):
-            if not len(terms):
-                continue
-            j = np.searchsorted(terms, ids)
-            np.minimum(j, len(terms) - 1, out=j)
-            hit = np.flatnonzero(terms[j] == ids)
-            if not len(hit):
-                continue
-            j = j[hit]
+        for k, hit, j in self._found(ids):
+            _, ptr, rows, tf = self.posts[k]
             first, last = ptr[j], ptr[j + 1]
             if len(hit) == 1:
                 a, z = int(first[0]), int(last[0])
@@ -165,6 +170,59 @@ class SegmentedBM25:
         return [_ascending(np.concatenate(rs), np.concatenate(ws)) if rs else
                 (np.zeros(0, dtype=np.int64), np.zeros(0))
                 for rs, ws in zip(rows_of, weights_of)]
+
+    def _found(self, ids: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Per segment holding some of the term ids: (segment, which ids, their places
+        in the segment's term list)."""
+        for k, (terms, _, _, _) in enumerate(self.posts):
+            if not len(terms):
+                continue
+            want = ids.astype(terms.dtype)  # (int64 ids would copy the whole term list)
+            j = np.searchsorted(terms, want)
+            np.minimum(j, len(terms) - 1, out=j)
+            hit = np.flatnonzero(terms[j] == want)
+            if len(hit):
+                yield k, hit, j[hit]
+
+    def _weigh_few(self, ids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`_weigh` for few postings: one pass of arithmetic over all segments' slices
+        (a rare term's weighing: 0.2-0.3 ms at 12 segments, not 0.5 ms, same floats)."""
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
+        spans = [(h, k, a, z)   # (term, segment, first, last)
+                 for k, hit, j in self._found(ids)
+                 for h, a, z in zip(hit.tolist(), self.posts[k][1][j].tolist(),
+                                    self.posts[k][1][j + 1].tolist()) if z > a]
+        if not spans:
+            return [empty for _ in ids]
+        spans.sort(key=lambda x: (x[0], x[1]))   # by term, then segment (as _weigh)
+        posts, base = self.posts, self.base.tolist()
+        at = np.concatenate([np.add(posts[k][2][a:z], base[k], dtype=np.int64)
+                             for _, k, a, z in spans])
+        f = np.concatenate([posts[k][3][a:z] for _, k, a, z in spans])
+        g = self.glob_all.take(at)
+        # rank-bm25: idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)))
+        denom = self.norm_all.take(at)
+        denom += f
+        w = f * (self.k1 + 1)
+        w /= denom
+        lens = [0] * len(ids)
+        for h, _, a, z in spans:
+            lens[h] += z - a
+        out, a = [], 0
+        for t, n in zip(ids.tolist(), lens):
+            if not n:
+                out.append(empty)
+                continue
+            gt, wt = g[a:a + n], w[a:a + n]
+            wt *= self.idf_values[t]   # (a float64 scalar: the same products)
+            if len(ids) > 1:   # (a cached term must not keep the others' arrays alive)
+                gt, wt = gt.copy(), wt.copy()
+            if any(self.deleted):
+                m = gt >= 0
+                gt, wt = gt[m], wt[m]
+            out.append(_ascending(gt, wt))
+            a += n
+        return out
 
     def _weighted(self, query: Sequence[str]) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """Per known query term (first-seen order): its count, global rows and weights."""
