@@ -257,14 +257,10 @@ class SegmentedBM25:
         """Weigh the commonest terms ahead of questions, until the cache is full.
 
         A common term is the costliest to weigh on first use (most postings) and
-        the likeliest to be asked about again. At a million passages (1,000
-        questions, cheap annotation) filling the whole cache this way took
-        0.9-1.0 s and cut the search's p50 from 3.2-3.5 to 2.6-2.9 ms and its
-        p99 from 9.2-9.6 to 4.5-4.9 ms; filling half of it (the rest left to
-        the terms questions bring) gained less (3.0-3.3 ms). Most common first,
-        in chunks, so that ``stop`` (set when this version is replaced) ends it
-        soon. Returns the postings weighed. The weights are the ones a
-        question's first use works out (same code), so answers do not change.
+        the likeliest to be asked about again (1M passages: 0.9-1.0 s, search p50
+        3.2-3.5 -> 2.6-2.9 ms, BENCHMARKS.md session 12). Most common first, in
+        chunks, so that ``stop`` (set when this version is replaced) ends it soon.
+        Returns the postings weighed; the weights are those a first use works out.
         """
         done = 0
         room = CACHE_POSTINGS - self._cached
