@@ -217,6 +217,38 @@ def test_refresh_of_a_folder_removed_says_so(tmp_path):
     assert engine.ask("When did the mill close?").answers[0].answer == "1911"   # kept
 
 
+def mapped_files(folder: pathlib.Path) -> set[str]:
+    """Files under ``folder`` this process has memory-mapped (Linux)."""
+    with open("/proc/self/maps", encoding="utf-8") as f:
+        return {line.split()[-1] for line in f if str(folder) in line}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="Linux's /proc only")
+def test_close_lets_go_of_the_index_and_asking_after_says_so(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Mill\n\nThe mill closed in 1911.\n")
+    with askfiles.open(folder) as corpus:   # the saved index in docs/.askfiles
+        assert corpus.ask("When did the mill close?").answers[0].answer == "1911"
+        assert mapped_files(folder / ".askfiles")   # its arrays are memory-mapped
+        assert not corpus.closed
+    import gc
+    gc.collect()
+    assert corpus.closed and mapped_files(folder / ".askfiles") == set()
+    assert repr(corpus) == f"<askfiles.open({str(folder)!r}): closed>"
+    closed = f"this corpus ({str(folder)!r}) was closed; open it again with askfiles.open(folder)"
+    for use in (lambda: corpus.ask("When did the mill close?"), lambda: corpus.documents,
+                corpus.refresh, lambda: corpus.index_version, lambda: corpus.skipped):
+        with pytest.raises(ValueError) as caught:
+            use()
+        assert str(caught.value) == closed
+    corpus.close()                                  # twice: nothing more to do
+    assert corpus.folder == folder
+    with pytest.raises(ValueError, match="was closed"):
+        with corpus:
+            pass
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"bogus": 1}, "unknown setting 'bogus'; the settings are corpus, index_dir, "),
     ({"retrieve_depht": 5}, "unknown setting 'retrieve_depht' (did you mean "

@@ -35,8 +35,43 @@ class Askfiles:
             raise TypeError(f"Askfiles({engine!r}) takes an engine, not a folder; open a "
                             "folder with askfiles.open(folder)")
         self.engine = engine
+        self._closed_folder: Path | None = None   # set by close()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed_folder is not None
+
+    def close(self) -> None:
+        """Let go of the index (its memory-mapped files) and stop work ahead of
+        questions; asking afterwards raises ``ValueError``. Closing twice is fine;
+        ``with askfiles.open(folder) as corpus:`` closes at the end of the block."""
+        if self.closed:
+            return
+        folder = self.folder
+        retire = getattr(self.engine, "retire", None)   # (stops a warm-up under way)
+        if retire is not None:
+            retire()
+        self.engine = None
+        self._closed_folder = folder
+
+    def __enter__(self) -> "Askfiles":
+        self._live()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _live(self) -> Any:
+        """The engine, or the error saying this corpus was closed."""
+        if self._closed_folder is not None:
+            raise ValueError(f"this corpus ({str(self._closed_folder)!r}) was closed; "
+                             "open it again with askfiles.open(folder)")
+        return self.engine
 
     def __repr__(self) -> str:
+        if self.closed:
+            return f"<askfiles.open({str(self._closed_folder)!r}): closed>"
         n, p = len(self.engine.documents), len(self.engine.passages)
         return (f"<askfiles.open({str(self.folder)!r}): {n} document{'s' * (n != 1)}, "
                 f"{p} passage{'s' * (p != 1)}, index_version {self.index_version!r}>")
@@ -51,6 +86,8 @@ class Askfiles:
     def folder(self) -> Path:
         """The corpus folder (as given, made absolute: a symlink switched to another
         folder is read where it leads now by :meth:`refresh`)."""
+        if self._closed_folder is not None:
+            return self._closed_folder
         report = getattr(self.engine.corpus, "report", None)
         return Path(getattr(report, "folder", None) or getattr(report, "root", None)
                     or self.engine.config["corpus"])
@@ -58,18 +95,18 @@ class Askfiles:
     @property
     def skipped(self) -> tuple[Skipped, ...]:
         """The corpus files not indexed, each with its ``path`` and the ``reason``."""
-        return tuple(getattr(self.engine.corpus, "skipped", None) or ())
+        return tuple(getattr(self._live().corpus, "skipped", None) or ())
 
     @property
     def documents(self) -> Mapping[str, Document]:
         """The indexed documents by id, read-only (the engine answers from this mapping:
         a document removed from it broke every question that found it, with a KeyError)."""
-        return MappingProxyType(self.engine.documents)
+        return MappingProxyType(self._live().documents)
 
     @property
     def index_version(self) -> str:
         """Changes whenever the corpus does."""
-        return self.engine.version
+        return self._live().version
 
     def ask(self, question: str, top_k: int = 3, documents: str | Sequence[str] | None = None,
             explain: bool = False) -> Result:
@@ -83,7 +120,7 @@ class Askfiles:
 
         # Read once: refresh() in another thread may swap it, and passage numbers chosen
         # in one index would select other passages (or none) in the next.
-        engine = self.engine
+        engine = self._live()
         question = _question(question, engine.config["max_question_chars"])
         top_k = _top_k(top_k)
         allowed = None
@@ -98,9 +135,10 @@ class Askfiles:
         """Re-read the corpus folder (only changed files); True when something changed."""
         from .engine import Engine
 
+        old = self._live()
         check_root(self.folder, OPEN_HINT)
-        engine = Engine.from_folder(self.folder, self.engine.config)
-        changed = engine.version != self.engine.version
+        engine = Engine.from_folder(self.folder, old.config)
+        changed = engine.version != old.version
         self.engine = engine
         self._warn_if_empty(stacklevel=3)
         return changed
