@@ -86,7 +86,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     config = _config(args)
     question = args.question.strip() if args.question is not None else None
     # Refused before the corpus is read: nothing a long wait would change.
-    problem = question and _too_long(question, config["max_question_chars"])
+    problem = None if question is None else (
+        "the question is empty; ask something, e.g. askfiles ask \"When did Cairncross "
+        "confess?\"" if not question else _too_long(question, config["max_question_chars"]))
     if problem:
         print(f"askfiles: {problem}", file=sys.stderr)
         return 2
@@ -121,10 +123,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
                   "one: askfiles ask \"When did Cairncross confess?\"", file=sys.stderr)
             return 2
         return 2 if refused else 1 if unanswered else 0
-    if not question:
-        print("askfiles: the question is empty; ask something, e.g. "
-              "askfiles ask \"When did Cairncross confess?\"", file=sys.stderr)
-        return 2
     result = engine.ask(question, args.top_k, args.explain, allowed)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
