@@ -208,7 +208,7 @@ class SegmentedBM25:
         lens = [0] * len(ids)
         for h, _, a, z in spans:
             lens[h] += z - a
-        out, a = [], 0
+        out, a, dead = [], 0, any(self.deleted)
         for t, n in zip(ids.tolist(), lens):
             if not n:
                 out.append(empty)
@@ -217,7 +217,7 @@ class SegmentedBM25:
             wt *= self.idf_values[t]   # (a float64 scalar: the same products)
             if len(ids) > 1:   # (a cached term must not keep the others' arrays alive)
                 gt, wt = gt.copy(), wt.copy()
-            if any(self.deleted):
+            if dead:
                 m = gt >= 0
                 gt, wt = gt[m], wt[m]
             out.append(_ascending(gt, wt))
