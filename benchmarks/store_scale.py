@@ -26,6 +26,8 @@ Per size, each step in a fresh process:
    (``Engine.warm_up``, waited for and timed; ``--no-warm``: without), and its question
    analysis and retrieval steps timed inside it (retrieval's first use of the
    question's terms); anonymous (RssAnon) and total resident memory after them.
+   Then the same questions parsed alone, one after another: the machine's speed
+   in that hour, to read the ask against (its p50 moved 20-50% within an hour).
 4. ``edit`` (after start): one file of the corpus gets a new sentence; the
    builder's update (``Engine.from_folder``, as the watcher runs it) until a
    question about the new sentence is answered from that file: seconds, bytes
@@ -150,6 +152,14 @@ def worker(n: int, n_queries: int, warm: bool = True) -> dict:
         engine.ask(q)
     qs = qs[:n_queries]
     ask, cpu, analyse, retr = time_asks(engine, qs)
+    # The machine's own speed this hour: the same questions parsed alone, one after
+    # another (no retrieval, no 1M reads between them), for reading the ask against.
+    bare = []
+    for q in qs:
+        t = time.perf_counter_ns()
+        engine.analyse(q)
+        bare.append((time.perf_counter_ns() - t) / 1e6)
+    out["bare_analyse_p50_ms"] = pct(bare, 50)
     out.update(queries=len(qs), ask_p50_ms=pct(ask, 50), ask_p99_ms=pct(ask, 99),
                ask_cpu_p50_ms=pct(cpu, 50), retrieval_p50_ms=pct(retr, 50),
                retrieval_p99_ms=pct(retr, 99), analyse_p50_ms=pct(analyse, 50),
@@ -295,6 +305,12 @@ def main(argv: list[str] | None = None) -> None:
               f"| {r['retrieval_p50_ms']:.3f} | {r['retrieval_p99_ms']:.3f} "
               f"| {r['analyse_p50_ms']:.2f} | {r['index_kind']} | {r['warm_s']:.2f} "
               f"| {r['load_avg']:.1f} |")
+    print("\nSame-hour reference: the same questions parsed alone, one after another.\n")
+    print("| passages | bare question analysis p50 ms | ask p50 / bare analysis p50 |")
+    print("|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['passages']:,} | {r['bare_analyse_p50_ms']:.2f} "
+              f"| {r['ask_p50_ms'] / r['bare_analyse_p50_ms']:.2f} |")
     print("\n| passages | build peak RSS MB | replica start-up s | (load_published s) "
           "| RssAnon after questions MB | RSS total MB "
           "| questions | edit: answerable s | written MB (new files) | wchar MB | segments "
