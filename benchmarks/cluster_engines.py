@@ -44,6 +44,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
 import store_scale  # noqa: E402
+from replicas import tree_rss_mb  # noqa: E402
 
 CORPUS_SIZE = 10_000   # store_scale's corpus of this many passages (made once, reused)
 
@@ -62,22 +63,6 @@ def texts(n: int) -> list[str]:
             if len(out) == n:
                 return out
     return out
-
-
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (MB)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                total += next(int(x.split()[1]) for x in f if x.startswith("VmRSS:"))
-            for task in os.listdir(f"/proc/{p}/task"):   # children of every thread
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except (OSError, StopIteration):
-            continue
-    return total / 1e3
 
 
 def _digest(results: list) -> str:
@@ -141,7 +126,7 @@ def worker(how: str, n: int, workers: int) -> dict:
     out = {"how": how, "passages": len(items), "workers": workers if how != "one" else 1,
            "start_s": started - t0, "annotate_s": done - started,
            "per_s": len(items) / (done - started), "driver_cpu_s": me.ru_utime + me.ru_stime,
-           "rss_mb": _tree_rss_mb(os.getpid()), "digest": _digest(results),
+           "rss_mb": tree_rss_mb(os.getpid()), "digest": _digest(results),
            "load_avg": os.getloadavg()[0]}
     return out
 

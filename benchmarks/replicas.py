@@ -69,17 +69,19 @@ def answer(base: str) -> str | None:
 
 
 def tree_rss_mb(pid: int) -> float:
-    """VmRSS of ``pid`` and its children, in MB."""
-    total = 0
-    pids = [pid] + [int(p) for p in
-                    Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    for p in pids:
+    """VmRSS of ``pid`` and all its descendants (children of every thread), in MB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                todo += [int(c) for c in
+                         Path(f"/proc/{p}/task/{task}/children").read_text().split()]
         except OSError:
-            pass
+            continue
     return total / 1e3
 
 
