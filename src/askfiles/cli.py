@@ -86,9 +86,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     config = _config(args)
     question = args.question.strip() if args.question is not None else None
     # Refused before the corpus is read: nothing a long wait would change.
-    problem = None if question is None else (
-        "the question is empty; ask something, e.g. askfiles ask \"When did Cairncross "
-        "confess?\"" if not question else _too_long(question, config["max_question_chars"]))
+    problem = None
+    if question == "":
+        problem = ("the question is empty; ask something, e.g. askfiles ask \"When did "
+                   "Cairncross confess?\"")
+    elif question is not None:
+        problem = _too_long(question, config["max_question_chars"])
     if problem:
         print(f"askfiles: {problem}", file=sys.stderr)
         return 2
